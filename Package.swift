@@ -1,0 +1,31 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-raft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "RaftStorage", targets: ["RaftStorage"]),
+        .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
+        .executable(name: "raft-core-bench", targets: ["raft-core-bench"]),
+        .executable(name: "raft-storage-bench", targets: ["raft-storage-bench"]),
+    ],
+    targets: [
+        // The consensus algorithm: standard library only, no I/O, clock, threads or global randomness.
+        .target(name: "RaftCore"),
+        // Write-ahead log, hard state and snapshots on disk, behind an injectable file layer.
+        .target(name: "RaftStorage", dependencies: ["RaftCore"]),
+        // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
+        .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
+        // Throughput and allocation benchmark of the core alone (not a test).
+        .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "RaftTestKit"]),
+        // Durable-append benchmark (group commit vs raw fsync rate, recovery time); not a test.
+        .executableTarget(name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"]),
+        // Appends with fsync and reports each durable index; the SIGKILL durability test drives it.
+        .executableTarget(name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"]),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"]),
+        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+print("raft-core-bench: not built yet")

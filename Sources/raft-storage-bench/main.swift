@@ -1,0 +1,1 @@
+print("raft-storage-bench: not built yet")

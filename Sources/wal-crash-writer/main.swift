@@ -1,0 +1,1 @@
+print("wal-crash-writer: not built yet")
