@@ -1,0 +1,356 @@
+/// One member of a Raft cluster, as a deterministic value with no I/O, clock or threads.
+///
+/// Inputs are method calls: ``tick()``, ``step(_:)`` for a peer's message, ``propose(_:)``, ``readIndex(_:)``,
+/// ``campaign()``, ``transferLeadership(to:)``, ``reportLeaderConnectionClosed(by:)`` and ``compact(_:)``.
+/// Outputs accumulate until the shell takes them with ``ready()``, handles them as ``Ready`` describes, and
+/// acknowledges with ``advance(_:)``. No input may be given between `ready()` and `advance(_:)`.
+///
+/// The same seed, configuration and sequence of inputs always produce the same outputs.
+public struct RaftNode: Sendable {
+    public let id: NodeID
+    public let config: RaftConfig
+    let peers: [NodeID]
+
+    // Persistent state (§5, Figure 2).
+    private(set) var term: Term
+    private(set) var vote: NodeID?
+    var log: RaftLog
+
+    // Volatile state.
+    private(set) var role: Role = .follower
+    private(set) var leader: NodeID?
+    var rng: SplitMix64
+    var electionElapsed = 0
+    var heartbeatElapsed = 0
+    var randomizedElectionTimeout = 0
+    /// The runtime reported that our leader closed its connection and we have not heard from it since.
+    var leaderSuspectedDead = false
+    /// Why the current pre-vote started, carried into the election it leads to.
+    var electionReason: ElectionReason = .timeout
+    /// Votes received in the current (pre-)election.
+    var votes: [NodeID: Bool] = [:]
+
+    // Leader state.
+    var progress: [NodeID: Progress] = [:]
+    var leadTransferee: NodeID?
+    var heartbeatRound: UInt64 = 0
+    var pendingReads: [PendingRead] = []
+    var readRoundRequested = false
+    var broadcastRequested = false
+    /// The newest snapshot, sent to followers whose next entry was compacted away.
+    var latestSnapshot: Snapshot?
+
+    // Output accumulated since the last `ready()`.
+    var messagesNow: [Message] = []
+    var gatedMessages: [Message] = []
+    var readStates: [ReadState] = []
+    var failedReads: [ReadContext] = []
+    var events: [RaftEvent] = []
+    var snapshotToInstall: Snapshot?
+    private var durableHardState: HardState
+    private var readyCount: UInt64 = 0
+    private var outstandingReady: UInt64?
+
+    /// A ReadIndex request waiting for a heartbeat round that started after it arrived (§6.4).
+    struct PendingRead: Sendable {
+        var context: ReadContext
+        /// Our commit index when the read arrived, or nil if we had not yet committed an entry of our term.
+        var index: LogIndex?
+        var round: UInt64
+        var requester: NodeID
+    }
+
+    /// Creates a node from what it had persisted (nothing, for a brand-new member).
+    public init(config: RaftConfig, restoring state: PersistentState = PersistentState()) {
+        if let problem = config.validate() { preconditionFailure("invalid RaftConfig: \(problem)") }
+        self.id = config.id
+        self.config = config
+        self.peers = config.voters.filter { $0 != config.id }.sorted()
+        self.term = state.hardState.term
+        self.vote = state.hardState.vote
+        self.durableHardState = state.hardState
+        self.log = RaftLog(
+            snapshot: state.snapshot?.metadata, entries: state.entries, committed: state.hardState.commit)
+        self.latestSnapshot = state.snapshot
+        self.rng = SplitMix64(seed: config.randomSeed)
+        resetElectionTimer()
+    }
+
+    // MARK: - Observing
+
+    public var status: RaftStatus {
+        RaftStatus(
+            id: id, role: role, term: term, vote: vote, leader: leader, commitIndex: log.committed,
+            appliedIndex: log.applied, firstIndex: log.firstIndex, lastIndex: log.lastIndex, lastTerm: log.lastTerm,
+            snapshotIndex: log.snapshotIndex, leadTransferee: leadTransferee,
+            followers: role == .leader
+                ? peers.map { peer in
+                    let p = progress[peer]!
+                    return FollowerStatus(
+                        id: peer, matchIndex: p.match, nextIndex: p.next, state: p.state,
+                        recentlyActive: p.recentActive)
+                } : [])
+    }
+
+    public var currentRole: Role { role }
+    public var currentTerm: Term { term }
+    public var currentLeader: NodeID? { leader }
+    public var commitIndex: LogIndex { log.committed }
+    public var lastIndex: LogIndex { log.lastIndex }
+    public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+
+    /// The entry at `index`, if this node still holds it in memory.
+    public func entry(at index: LogIndex) -> Entry? { log.entry(at: index) }
+
+    // MARK: - Ready / advance
+
+    /// Whether ``ready()`` would return anything worth handling.
+    public var hasReady: Bool {
+        if outstandingReady != nil { return false }
+        return broadcastRequested || readRoundRequested || !messagesNow.isEmpty || !gatedMessages.isEmpty
+            || hardState != durableHardState || log.unstableFrom <= log.lastIndex || snapshotToInstall != nil
+            || min(log.committed, log.lastIndex) > log.applied || !readStates.isEmpty || !failedReads.isEmpty
+            || !events.isEmpty
+    }
+
+    /// Takes everything the core produced since the last call. See ``Ready`` for the handling contract.
+    public mutating func ready() -> Ready {
+        precondition(outstandingReady == nil, "ready() called again before advance()")
+        flushBroadcasts()
+
+        let hs = hardState
+        let hardStateChange = hs != durableHardState ? hs : nil
+        let unstable =
+            log.unstableFrom <= log.lastIndex
+            ? log.slice(from: log.unstableFrom, through: log.lastIndex, maxBytes: .max) : []
+        let persistThrough = log.lastIndex
+        log.unstableFrom = log.lastIndex.next
+
+        var applyFrom = log.applied.next
+        if let snapshot = snapshotToInstall { applyFrom = max(applyFrom, snapshot.metadata.index.next) }
+        let applyLimit = min(log.committed, log.lastIndex)
+        let committed =
+            applyFrom <= applyLimit
+            ? log.slice(from: applyFrom, through: applyLimit, maxBytes: config.maxApplyBytes) : []
+        let applyThrough = committed.last?.index ?? applyFrom.previous
+
+        readyCount += 1
+        let ready = Ready(
+            number: readyCount,
+            persist: PersistWork(
+                hardState: hardStateChange, snapshot: snapshotToInstall, entries: unstable, readyNumber: readyCount),
+            messagesNow: messagesNow, gatedMessages: gatedMessages, committedEntries: committed,
+            readStates: readStates, failedReads: failedReads, events: events, persistThrough: persistThrough,
+            applyThrough: applyThrough)
+        durableHardState = hs
+        snapshotToInstall = nil
+        messagesNow.removeAll(keepingCapacity: true)
+        gatedMessages.removeAll(keepingCapacity: true)
+        readStates.removeAll()
+        failedReads.removeAll()
+        events.removeAll()
+        outstandingReady = readyCount
+        return ready
+    }
+
+    /// Acknowledges that `ready` was handled completely: persisted, sent and applied.
+    public mutating func advance(_ ready: Ready) {
+        precondition(
+            outstandingReady == ready.number,
+            "advance() with ready \(ready.number), expected \(outstandingReady.map(String.init) ?? "none")")
+        outstandingReady = nil
+        log.markPersisted(through: ready.persistThrough)
+        if ready.applyThrough > log.applied { log.applied = ready.applyThrough }
+        if role == .leader && maybeCommit() { broadcastRequested = true }
+    }
+
+    // MARK: - Inputs
+
+    /// Advances logical time by one tick: drives election timeouts, heartbeats and CheckQuorum.
+    public mutating func tick() {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        electionElapsed += 1
+        if role == .leader {
+            tickLeader()
+        } else if electionElapsed >= randomizedElectionTimeout {
+            electionElapsed = 0
+            startElection(reason: .timeout, force: false)
+        }
+    }
+
+    /// Handles a message from a peer. Messages from unknown nodes or addressed elsewhere are dropped.
+    public mutating func step(_ message: Message) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard message.to == id, message.from != id, peers.contains(message.from) else { return }
+        stepMessage(message)
+    }
+
+    /// Proposes one command. On a follower it is forwarded to the leader.
+    @discardableResult
+    public mutating func propose(_ data: [UInt8]) throws(RaftError) -> ProposeOutcome {
+        try propose(batch: [data])
+    }
+
+    /// Proposes several commands at once; they are appended contiguously and replicated together.
+    @discardableResult
+    public mutating func propose(batch: [[UInt8]]) throws(RaftError) -> ProposeOutcome {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        switch role {
+        case .leader:
+            let first = try appendProposals(batch)
+            return .appended(firstIndex: first, term: term)
+        default:
+            guard let leader else { throw .noLeader }
+            send(.propose(batch), to: leader)
+            return .forwarded(to: leader)
+        }
+    }
+
+    /// Asks for a linearizable read point. A ``ReadState`` with `context` comes out of a later ``Ready`` once
+    /// the leader confirmed its leadership after this call (§6.4).
+    public mutating func readIndex(_ context: ReadContext) throws(RaftError) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        if role == .leader {
+            enqueueRead(context, requester: id)
+        } else if let leader {
+            send(.readIndex(context), to: leader)
+        } else {
+            throw .noLeader
+        }
+    }
+
+    /// Starts an election now, on an operator's request. It is a forced election: voters grant it despite a
+    /// live leader (as for leadership transfer), but still only to a candidate whose log is up to date.
+    public mutating func campaign() {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard role != .leader else { return }
+        startElection(reason: .operatorRequest, force: true)
+    }
+
+    /// Hands leadership to `target` (§3.10): catch it up, then send it TimeoutNow. On a follower the request
+    /// is forwarded to the leader.
+    public mutating func transferLeadership(to target: NodeID) throws(RaftError) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard config.voters.contains(target) else { throw .unknownNode(target) }
+        if role != .leader {
+            guard let leader else { throw .noLeader }
+            if target != leader { send(.transferLeader(target), to: leader) }
+            return
+        }
+        startTransfer(to: target)
+    }
+
+    /// The runtime saw the connection to `peer` closed by the other side (FIN or RST, not a timeout) and could
+    /// not reconnect. If `peer` is our leader, start a pre-vote now instead of waiting out the election timeout,
+    /// and stop honouring its lease when others ask for votes. Safety is unaffected: only timing changes.
+    public mutating func reportLeaderConnectionClosed(by peer: NodeID) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard role != .leader, peer == leader else { return }
+        leaderSuspectedDead = true
+        if role == .follower {
+            startElection(reason: .leaderConnectionClosed, force: false)
+        }
+    }
+
+    /// The shell could not deliver to `peer`: replicate to it from its last known match again.
+    public mutating func reportUnreachable(_ peer: NodeID) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard role == .leader, var p = progress[peer] else { return }
+        if case .replicate = p.state { p.becomeProbe() }
+        progress[peer] = p
+    }
+
+    /// The application took `snapshot` of its state at an applied index: drop the log prefix it covers and use
+    /// it for followers that fall behind that point.
+    public mutating func compact(_ snapshot: Snapshot) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        let index = snapshot.metadata.index
+        guard index > log.snapshotIndex, index <= log.applied, log.term(at: index) == snapshot.metadata.term else {
+            return
+        }
+        log.compact(through: index)
+        latestSnapshot = snapshot
+        events.append(.logCompacted(through: index))
+    }
+
+    // MARK: - Internals shared by the role handlers
+
+    mutating func send(_ body: Message.Body, to peer: NodeID, term messageTerm: Term? = nil) {
+        let message = Message(from: id, to: peer, term: messageTerm ?? term, body: body)
+        if body.announcesDurableState {
+            gatedMessages.append(message)
+        } else {
+            messagesNow.append(message)
+        }
+    }
+
+    mutating func resetElectionTimer() {
+        electionElapsed = 0
+        let range = config.electionTimeoutTicks
+        randomizedElectionTimeout = Int.random(in: range, using: &rng)
+    }
+
+    mutating func setRole(_ newRole: Role) {
+        if role != newRole {
+            events.append(.roleChanged(from: role, to: newRole, term: term))
+            role = newRole
+        }
+    }
+
+    mutating func setLeader(_ newLeader: NodeID?) {
+        if leader != newLeader {
+            leader = newLeader
+            events.append(.leaderChanged(leader: newLeader, term: term))
+        }
+    }
+
+    mutating func setTerm(_ newTerm: Term) {
+        precondition(newTerm >= term, "term moved backwards from \(term) to \(newTerm)")
+        if newTerm > term {
+            term = newTerm
+            vote = nil
+        }
+    }
+
+    mutating func recordVote(for candidate: NodeID) {
+        precondition(vote == nil || vote == candidate, "second vote in term \(term): had \(vote!), now \(candidate)")
+        vote = candidate
+    }
+
+    /// Becomes a follower in `newTerm` (which may equal the current term) of `newLeader`.
+    mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID?) {
+        let wasLeader = role == .leader
+        setTerm(newTerm)
+        setRole(.follower)
+        setLeader(newLeader)
+        resetElectionTimer()
+        votes.removeAll()
+        if wasLeader { dropLeaderState() }
+    }
+
+    mutating func dropLeaderState() {
+        progress.removeAll()
+        if let target = leadTransferee {
+            events.append(.transferAborted(to: target, term: term))
+            leadTransferee = nil
+        }
+        for read in pendingReads {
+            if read.requester == id { failedReads.append(read.context) }
+        }
+        pendingReads.removeAll()
+        readRoundRequested = false
+        broadcastRequested = false
+    }
+}
+
+extension Message.Body {
+    /// Messages that report state this node must have made durable first: a vote, or entries held.
+    var announcesDurableState: Bool {
+        switch self {
+        case .requestVote(let v): !v.preVote
+        case .requestVoteResponse(let r): !r.preVote
+        case .appendEntriesResponse: true
+        default: false
+        }
+    }
+}
