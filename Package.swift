@@ -19,7 +19,9 @@ let package = Package(
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
         // Throughput and allocation benchmark of the core alone (not a test).
-        .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "RaftTestKit"]),
+        .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"]),
+        // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.
+        .target(name: "CMallocCounter"),
         // Durable-append benchmark (group commit vs raw fsync rate, recovery time); not a test.
         .executableTarget(name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"]),
         // Appends with fsync and reports each durable index; the SIGKILL durability test drives it.

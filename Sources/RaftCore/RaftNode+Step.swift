@@ -12,7 +12,13 @@ extension RaftNode {
                     }
                     return
                 }
-                if !request.preVote { becomeFollower(term: m.term, leader: nil) }
+                if !request.preVote {
+                    if role == .leader && leadTransferee == m.from {
+                        // The transfer worked: the target is campaigning. Not an abort.
+                        leadTransferee = nil
+                    }
+                    becomeFollower(term: m.term, leader: nil)
+                }
             case .requestVoteResponse(let response) where response.preVote && response.granted:
                 // A granted pre-vote carries the term we would campaign in; nobody changed term yet.
                 break

@@ -1,0 +1,5 @@
+#ifndef CMALLOCCOUNTER_H
+#define CMALLOCCOUNTER_H
+/// Number of heap allocations (malloc, calloc, realloc, aligned variants) made by this process so far.
+unsigned long long malloc_counter_allocations(void);
+#endif
