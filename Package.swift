@@ -16,6 +16,10 @@ let package = Package(
         .target(name: "RaftCore"),
         // Write-ahead log, hard state and snapshots on disk, behind an injectable file layer.
         .target(name: "RaftStorage", dependencies: ["RaftCore"]),
+        // Byte formats shared by peers and clients: bounds-checked reader/writer, the peer frame codec.
+        .target(name: "RaftWire", dependencies: ["RaftCore"]),
+        // The replicated key-value state machine with exactly-once client sessions.
+        .target(name: "RaftKV", dependencies: ["RaftCore", "RaftWire"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
         // Throughput and allocation benchmark of the core alone (not a test).
@@ -27,6 +31,8 @@ let package = Package(
         // Appends with fsync and reports each durable index; the SIGKILL durability test drives it.
         .executableTarget(name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"]),
+        .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
+        .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
     ],
     swiftLanguageModes: [.v6]

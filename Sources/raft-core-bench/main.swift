@@ -135,7 +135,8 @@ for round in 1...options.rounds {
     let result = run(options)
     rates.append(result.entriesPerSecond)
     print(
-        "| \(round) | \(Int(result.entriesPerSecond)) | \(fixed(result.allocationsPerEntry)) | \(fixed(result.seconds)) |")
+        "| \(round) | \(Int(result.entriesPerSecond)) | \(fixed(result.allocationsPerEntry)) | \(fixed(result.seconds)) |"
+    )
 }
 let median = rates.sorted()[rates.count / 2]
 print("RESULT committed_entries_per_second_median=\(Int(median))")

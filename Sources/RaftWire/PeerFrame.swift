@@ -1,0 +1,260 @@
+import RaftCore
+
+/// One frame of the peer protocol (version 1).
+///
+/// On the wire every frame is `length: UInt32` (big-endian, counting the bytes after it) followed by a type
+/// byte and the payload; integers are big-endian. A connection opens with a ``Handshake`` in each direction;
+/// every later frame is a ``RaftCore/Message``. Frames longer than ``PeerFrameCodec/maxFrameBytes`` are refused
+/// before any allocation. The full layout is in `man/raftd.8` and in the type docs below.
+public enum PeerFrame: Sendable, Hashable {
+    case handshake(Handshake)
+    case message(Message)
+}
+
+/// The first frame on a peer connection: `"RAFT"`, protocol version, cluster id, sender and intended receiver.
+/// A receiver refuses (and closes) on any mismatch, so nodes of another cluster, unknown nodes and
+/// misaddressed connections never reach the core.
+public struct Handshake: Sendable, Hashable {
+    public static let magic: [UInt8] = Array("RAFT".utf8)
+    public static let currentVersion: UInt16 = 1
+
+    public var version: UInt16
+    public var clusterID: ClusterID
+    public var from: NodeID
+    public var to: NodeID
+
+    public init(version: UInt16 = Handshake.currentVersion, clusterID: ClusterID, from: NodeID, to: NodeID) {
+        self.version = version
+        self.clusterID = clusterID
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Encodes and decodes ``PeerFrame``s. Decoding never traps: malformed input throws ``WireError``.
+public struct PeerFrameCodec: Sendable {
+    /// The largest frame accepted, type byte and payload included. Snapshots larger than this must be chunked.
+    public var maxFrameBytes: Int
+
+    public init(maxFrameBytes: Int = 64 << 20) {
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    enum FrameType: UInt8 {
+        case handshake = 0
+        case requestVote = 1
+        case requestVoteResponse = 2
+        case appendEntries = 3
+        case appendEntriesResponse = 4
+        case heartbeat = 5
+        case heartbeatResponse = 6
+        case installSnapshot = 7
+        case timeoutNow = 8
+        case propose = 9
+        case readIndex = 10
+        case readIndexResponse = 11
+        case transferLeader = 12
+    }
+
+    /// The frame, length prefix included.
+    public func encode(_ frame: PeerFrame) -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        w.write(UInt32(0))
+        switch frame {
+        case .handshake(let h):
+            w.write(FrameType.handshake.rawValue)
+            w.writeRaw(Handshake.magic)
+            w.write(h.version)
+            w.write(h.clusterID.rawValue)
+            w.write(h.from.rawValue)
+            w.write(h.to.rawValue)
+        case .message(let m):
+            encodeMessage(m, into: &w)
+        }
+        w.patch(UInt32(w.bytes.count - 4), at: 0)
+        return w.bytes
+    }
+
+    private func encodeMessage(_ m: Message, into w: inout ByteWriter) {
+        func header(_ type: FrameType) {
+            w.write(type.rawValue)
+            w.write(m.from.rawValue)
+            w.write(m.to.rawValue)
+            w.write(m.term.rawValue)
+        }
+        switch m.body {
+        case .requestVote(let v):
+            header(.requestVote)
+            w.write(v.lastLogIndex.rawValue)
+            w.write(v.lastLogTerm.rawValue)
+            w.write(v.preVote)
+            w.write(v.force)
+        case .requestVoteResponse(let r):
+            header(.requestVoteResponse)
+            w.write(r.granted)
+            w.write(r.preVote)
+        case .appendEntries(let a):
+            header(.appendEntries)
+            w.write(a.prevLogIndex.rawValue)
+            w.write(a.prevLogTerm.rawValue)
+            w.write(a.leaderCommit.rawValue)
+            w.write(UInt32(a.entries.count))
+            for entry in a.entries {
+                w.write(entry.index.rawValue)
+                w.write(entry.term.rawValue)
+                w.write(entry.kind.rawValue)
+                w.writeBlob(entry.data)
+            }
+        case .appendEntriesResponse(let r):
+            header(.appendEntriesResponse)
+            w.write(r.index.rawValue)
+            w.write(r.success)
+            w.write(r.conflictIndex.rawValue)
+            w.write(r.conflictTerm != nil)
+            w.write(r.conflictTerm?.rawValue ?? 0)
+        case .heartbeat(let h):
+            header(.heartbeat)
+            w.write(h.commit.rawValue)
+            w.write(h.round)
+        case .heartbeatResponse(let h):
+            header(.heartbeatResponse)
+            w.write(h.round)
+        case .installSnapshot(let s):
+            header(.installSnapshot)
+            w.write(s.metadata.index.rawValue)
+            w.write(s.metadata.term.rawValue)
+            w.write(UInt16(s.metadata.voters.count))
+            for voter in s.metadata.voters { w.write(voter.rawValue) }
+            w.writeBlob(s.data)
+        case .timeoutNow:
+            header(.timeoutNow)
+        case .propose(let batch):
+            header(.propose)
+            w.write(UInt32(batch.count))
+            for data in batch { w.writeBlob(data) }
+        case .readIndex(let context):
+            header(.readIndex)
+            w.write(context.rawValue)
+        case .readIndexResponse(let r):
+            header(.readIndexResponse)
+            w.write(r.context.rawValue)
+            w.write(r.index.rawValue)
+        case .transferLeader(let target):
+            header(.transferLeader)
+            w.write(target.rawValue)
+        }
+    }
+
+    /// Decodes one complete frame from the front of `buffer`, if it holds one.
+    ///
+    /// Returns nil when more bytes are needed; throws when the bytes can never form a valid frame (the
+    /// connection must then be closed). On success `consumed` bytes of `buffer` were used.
+    public func decode(_ buffer: ArraySlice<UInt8>) throws(WireError) -> (frame: PeerFrame, consumed: Int)? {
+        var reader = ByteReader(buffer)
+        guard reader.remaining >= 4 else { return nil }
+        let length = Int(try reader.read(UInt32.self))
+        guard length >= 1 else { throw .invalid("empty frame") }
+        guard length <= maxFrameBytes else { throw .tooLarge(what: "frame", size: length, limit: maxFrameBytes) }
+        guard reader.remaining >= length else { return nil }
+        let start = buffer.startIndex + 4
+        let frame = try decodeFrame(buffer[start..<start + length])
+        return (frame, 4 + length)
+    }
+
+    /// Decodes a frame body (type byte and payload, without the length prefix).
+    public func decodeFrame(_ body: ArraySlice<UInt8>) throws(WireError) -> PeerFrame {
+        var r = ByteReader(body)
+        let rawType = try r.read(UInt8.self)
+        guard let type = FrameType(rawValue: rawType) else { throw .invalid("unknown frame type \(rawType)") }
+        if type == .handshake {
+            guard try r.readRaw(count: 4) == Handshake.magic else { throw .invalid("bad handshake magic") }
+            let handshake = Handshake(
+                version: try r.read(), clusterID: ClusterID(try r.read(UInt64.self)), from: try nodeID(&r),
+                to: try nodeID(&r))
+            try r.expectEnd()
+            return .handshake(handshake)
+        }
+        let from = try nodeID(&r)
+        let to = try nodeID(&r)
+        let term = Term(try r.read(UInt64.self))
+        let body: Message.Body
+        switch type {
+        case .handshake:
+            preconditionFailure("handled above")
+        case .requestVote:
+            body = .requestVote(
+                RequestVote(
+                    lastLogIndex: LogIndex(try r.read(UInt64.self)), lastLogTerm: Term(try r.read(UInt64.self)),
+                    preVote: try r.readBool(), force: try r.readBool()))
+        case .requestVoteResponse:
+            body = .requestVoteResponse(RequestVoteResponse(granted: try r.readBool(), preVote: try r.readBool()))
+        case .appendEntries:
+            let prevIndex = LogIndex(try r.read(UInt64.self))
+            let prevTerm = Term(try r.read(UInt64.self))
+            let commit = LogIndex(try r.read(UInt64.self))
+            let count = Int(try r.read(UInt32.self))
+            // Each entry takes at least 21 bytes: refuse counts the frame cannot hold before reserving.
+            guard count <= r.remaining / 21 else { throw .invalid("entry count \(count) exceeds the frame") }
+            var entries: [Entry] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let index = LogIndex(try r.read(UInt64.self))
+                let entryTerm = Term(try r.read(UInt64.self))
+                let rawKind = try r.read(UInt8.self)
+                guard let kind = EntryKind(rawValue: rawKind) else { throw .invalid("entry kind \(rawKind)") }
+                let data = try r.readBlob(limit: maxFrameBytes, what: "entry")
+                entries.append(Entry(index: index, term: entryTerm, kind: kind, data: data))
+            }
+            body = .appendEntries(
+                AppendEntries(prevLogIndex: prevIndex, prevLogTerm: prevTerm, entries: entries, leaderCommit: commit))
+        case .appendEntriesResponse:
+            let index = LogIndex(try r.read(UInt64.self))
+            let success = try r.readBool()
+            let conflictIndex = LogIndex(try r.read(UInt64.self))
+            let hasConflictTerm = try r.readBool()
+            let conflictTerm = Term(try r.read(UInt64.self))
+            body = .appendEntriesResponse(
+                AppendEntriesResponse(
+                    index: index, success: success, conflictIndex: conflictIndex,
+                    conflictTerm: hasConflictTerm ? conflictTerm : nil))
+        case .heartbeat:
+            body = .heartbeat(Heartbeat(commit: LogIndex(try r.read(UInt64.self)), round: try r.read()))
+        case .heartbeatResponse:
+            body = .heartbeatResponse(HeartbeatResponse(round: try r.read()))
+        case .installSnapshot:
+            let index = LogIndex(try r.read(UInt64.self))
+            let snapshotTerm = Term(try r.read(UInt64.self))
+            let voterCount = Int(try r.read(UInt16.self))
+            var voters: [NodeID] = []
+            for _ in 0..<voterCount { voters.append(try nodeID(&r)) }
+            let data = try r.readBlob(limit: maxFrameBytes, what: "snapshot")
+            body = .installSnapshot(
+                Snapshot(metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters), data: data))
+        case .timeoutNow:
+            body = .timeoutNow
+        case .propose:
+            let count = Int(try r.read(UInt32.self))
+            guard count <= r.remaining / 4 else { throw .invalid("proposal count \(count) exceeds the frame") }
+            var batch: [[UInt8]] = []
+            batch.reserveCapacity(count)
+            for _ in 0..<count { batch.append(try r.readBlob(limit: maxFrameBytes, what: "proposal")) }
+            body = .propose(batch)
+        case .readIndex:
+            body = .readIndex(ReadContext(try r.read(UInt64.self)))
+        case .readIndexResponse:
+            body = .readIndexResponse(
+                ReadIndexResponse(
+                    context: ReadContext(try r.read(UInt64.self)), index: LogIndex(try r.read(UInt64.self))))
+        case .transferLeader:
+            body = .transferLeader(try nodeID(&r))
+        }
+        try r.expectEnd()
+        return .message(Message(from: from, to: to, term: term, body: body))
+    }
+
+    private func nodeID(_ r: inout ByteReader) throws(WireError) -> NodeID {
+        let raw = try r.read(UInt64.self)
+        guard raw != 0 else { throw .invalid("node id 0") }
+        return NodeID(raw)
+    }
+}
