@@ -8,8 +8,15 @@ let package = Package(
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
+        .executable(name: "raftd", targets: ["raftd"]),
         .executable(name: "raft-core-bench", targets: ["raft-core-bench"]),
         .executable(name: "raft-storage-bench", targets: ["raft-storage-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
         // The consensus algorithm: standard library only, no I/O, clock, threads or global randomness.
@@ -20,6 +27,18 @@ let package = Package(
         .target(name: "RaftWire", dependencies: ["RaftCore"]),
         // The replicated key-value state machine with exactly-once client sessions.
         .target(name: "RaftKV", dependencies: ["RaftCore", "RaftWire"]),
+        // The node shell: the core's event loop, peer transport, HTTP client API, admin socket, raftd's command.
+        .target(
+            name: "RaftServer",
+            dependencies: [
+                "RaftCore", "RaftWire", "RaftKV", "RaftStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "raftd", dependencies: ["RaftServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
         // Throughput and allocation benchmark of the core alone (not a test).

@@ -1,0 +1,325 @@
+import FoundationEssentials
+import NIOCore
+import NIOHTTP1
+import RaftCore
+import RaftKV
+
+/// Serves the client API (`/v1/kv/{key}`, `/v1/status`) on one HTTP/1.1 connection.
+///
+/// Any node answers any request: writes are proposed through the core (forwarded to the leader when this node
+/// follows) and answered once applied here; reads are linearizable through ReadIndex unless
+/// `?consistency=stale`. Malformed HTTP gets 400 (431 for oversized headers) and the connection is closed; the
+/// node is never affected.
+final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    // `@unchecked Sendable`: NIO calls a handler only on its channel's event loop, where all its state lives;
+    // futures from the node hop back to that loop before touching it.
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let shell: NodeShell
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var rejected = false
+
+    init(shell: NodeShell) {
+        self.shell = shell
+    }
+
+    private var maxBodyBytes: Int { shell.config.maxValueBytes }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body.clear()
+            rejected = false
+            if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                reject(context, .payloadTooLarge, "value_too_large", "the value is \(length) bytes; the limit is \(maxBodyBytes)")
+            }
+        case .body(var chunk):
+            guard !rejected else { return }
+            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
+                reject(context, .payloadTooLarge, "value_too_large", "the value exceeds the limit of \(maxBodyBytes) bytes")
+                return
+            }
+            body.writeBuffer(&chunk)
+        case .end:
+            guard !rejected, let requestHead = head else { return }
+            head = nil
+            route(context, requestHead, body.readBytes(length: body.readableBytes) ?? [])
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            if case .headerOverflow = parserError {
+                respondAndClose(context, .requestHeaderFieldsTooLarge, "header_too_large", "request headers are too large")
+            } else {
+                respondAndClose(context, .badRequest, "bad_request", "malformed HTTP request: \(parserError)")
+            }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Routing
+
+    private func route(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ body: [UInt8]) {
+        let (path, query) = Self.splitURI(head.uri)
+        if path == "/v1/status" {
+            guard head.method == .GET else {
+                return respond(context, head, .methodNotAllowed, error: ("method_not_allowed", "use GET"), allow: "GET")
+            }
+            return serveStatus(context, head)
+        }
+        guard path.hasPrefix("/v1/kv/") else {
+            return respond(context, head, .notFound, error: ("not_found", "no endpoint at \(path)"))
+        }
+        guard let key = Self.percentDecode(path.dropFirst("/v1/kv/".count), plusIsSpace: false) else {
+            return respond(context, head, .badRequest, error: ("bad_key", "the key is not valid percent-encoding"))
+        }
+        guard !key.isEmpty else { return respond(context, head, .badRequest, error: ("bad_key", "the key is empty")) }
+        guard key.count <= shell.config.maxKeyBytes else {
+            return respond(
+                context, head, .badRequest,
+                error: ("bad_key", "the key is \(key.count) bytes; the limit is \(shell.config.maxKeyBytes)"))
+        }
+        guard let parameters = Self.parseQuery(query) else {
+            return respond(context, head, .badRequest, error: ("bad_query", "the query is not valid percent-encoding"))
+        }
+        switch head.method {
+        case .GET:
+            let consistency = parameters["consistency"] ?? "linearizable"
+            guard consistency == "linearizable" || consistency == "stale" else {
+                return respond(
+                    context, head, .badRequest,
+                    error: ("bad_query", "consistency must be linearizable or stale, not \(consistency)"))
+            }
+            serveGet(context, head, key, stale: consistency == "stale")
+        case .PUT, .DELETE:
+            var condition = KVCommand.Condition.none
+            if let previous = parameters["prevValue"] {
+                condition = .previousValue(Array(previous.utf8))
+            }
+            if let exists = parameters["prevExist"] {
+                guard exists == "true" || exists == "false" else {
+                    return respond(context, head, .badRequest, error: ("bad_query", "prevExist must be true or false"))
+                }
+                condition = .previousExists(exists == "true")
+            }
+            let idempotencyKey = head.headers.first(name: "idempotency-key")
+            if let idempotencyKey, idempotencyKey.utf8.count > 256 || idempotencyKey.isEmpty {
+                return respond(
+                    context, head, .badRequest, error: ("bad_idempotency_key", "Idempotency-Key must be 1 to 256 bytes"))
+            }
+            let command = KVCommand(
+                operation: head.method == .PUT ? .put : .delete, key: key, value: head.method == .PUT ? body : [],
+                condition: condition, origin: shell.config.nodeID, sequence: 0, idempotencyKey: idempotencyKey,
+                timestampMilliseconds: 0)
+            serveWrite(context, head, command)
+        default:
+            respond(
+                context, head, .methodNotAllowed, error: ("method_not_allowed", "\(head.method) is not supported here"),
+                allow: "GET, PUT, DELETE")
+        }
+    }
+
+    private func serveGet(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ key: [UInt8], stale: Bool) {
+        shell.read(key, stale: stale).hop(to: context.eventLoop).whenComplete { result in
+            switch result {
+            case .success(let value?):
+                self.respond(context, head, .ok, body: value, contentType: "application/octet-stream")
+            case .success(nil):
+                self.respond(context, head, .notFound, error: ("key_not_found", "the key does not exist"))
+            case .failure(let error):
+                self.respondFailure(context, head, error)
+            }
+        }
+    }
+
+    private func serveWrite(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ command: KVCommand) {
+        shell.write(command).hop(to: context.eventLoop).whenComplete { result in
+            switch result {
+            case .success(let applied):
+                let position = "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue)"
+                switch applied.outcome {
+                case .stored(let created):
+                    self.respond(context, head, .ok, json: "{\(position),\"created\":\(created)}")
+                case .deleted:
+                    self.respond(context, head, .ok, json: "{\(position)}")
+                case .notFound:
+                    self.respond(context, head, .notFound, error: ("key_not_found", "the key does not exist"))
+                case .conditionFailed:
+                    self.respond(
+                        context, head, .preconditionFailed,
+                        error: ("precondition_failed", "the key's current value does not match the condition"))
+                case .malformed(let reason):
+                    self.respond(context, head, .internalServerError, error: ("malformed", reason))
+                }
+            case .failure(let error):
+                self.respondFailure(context, head, error)
+            }
+        }
+    }
+
+    private func serveStatus(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        shell.status().hop(to: context.eventLoop).whenComplete { result in
+            switch result {
+            case .success(let status):
+                let json = (try? JSONEncoder().encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                self.respond(context, head, .ok, json: json)
+            case .failure(let error):
+                self.respondFailure(context, head, error)
+            }
+        }
+    }
+
+    private func respondFailure(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ error: any Error) {
+        switch error as? ClientError {
+        case .unavailable(let reason):
+            respond(context, head, .serviceUnavailable, error: ("unavailable", reason), retryAfter: true)
+        case .timeout:
+            respond(
+                context, head, .gatewayTimeout,
+                error: ("timeout", "the request timed out; its outcome is unknown (safe to retry with the same Idempotency-Key)"))
+        case .storageFailed(let reason):
+            respond(context, head, .serviceUnavailable, error: ("storage_failed", reason), retryAfter: true)
+        case nil:
+            respond(context, head, .internalServerError, error: ("internal", "\(error)"))
+        }
+    }
+
+    // MARK: - Writing responses
+
+    private func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus,
+        error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false
+    ) {
+        var extra: [(String, String)] = []
+        if let allow { extra.append(("Allow", allow)) }
+        if retryAfter { extra.append(("Retry-After", "1")) }
+        respond(context, head, status, json: Self.errorJSON(error.code, error.message), headers: extra)
+    }
+
+    private func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus, json: String,
+        headers extra: [(String, String)] = []
+    ) {
+        respond(context, head, status, body: Array(json.utf8), contentType: "application/json", headers: extra)
+    }
+
+    private func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus, body: [UInt8],
+        contentType: String, headers extra: [(String, String)] = []
+    ) {
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    /// Answers a request that cannot be read to its end, then closes the connection.
+    private func reject(
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ code: String, _ message: String
+    ) {
+        rejected = true
+        respondAndClose(context, status, code, message)
+    }
+
+    private func respondAndClose(
+        _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ code: String, _ message: String
+    ) {
+        guard context.channel.isActive else { return }
+        let body = Array(Self.errorJSON(code, message).utf8)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.count))
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    // MARK: - Parsing helpers
+
+    static func errorJSON(_ code: String, _ message: String) -> String {
+        "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}}"
+    }
+
+    static func jsonEscape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func splitURI(_ uri: String) -> (path: Substring, query: Substring) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri[...], "") }
+        return (uri[..<mark], uri[uri.index(after: mark)...])
+    }
+
+    /// Decodes `%XX` escapes; nil for a malformed escape.
+    static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    return nil
+                }
+                out.append(high << 4 | low)
+            } else if plusIsSpace && byte == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else {
+                out.append(byte)
+            }
+        }
+        return out
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// `a=1&b=2` with percent-decoding (`+` is a space); nil if any part is malformed.
+    static func parseQuery(_ query: Substring) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = percentDecode(parts[0], plusIsSpace: true),
+                let value = percentDecode(parts.count > 1 ? parts[1] : "", plusIsSpace: true)
+            else { return nil }
+            parameters[String(decoding: name, as: UTF8.self)] = String(decoding: value, as: UTF8.self)
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,122 @@
+import RaftCore
+import RaftStorage
+
+/// A `host:port` pair as given on the command line.
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` (IPv6 as `[::1]:port`).
+    public init?(parsing text: some StringProtocol) {
+        let text = String(text)
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else {
+            return nil
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Everything one raftd node needs to start, validated.
+///
+/// Invariants (``validate()``): `nodeID` is in `peers`; heartbeat < election minimum ≤ maximum; every
+/// duration and limit is positive and a multiple of the tick where it must be; the admin socket path fits in
+/// `sun_path` (107 bytes).
+public struct NodeConfiguration: Sendable {
+    public var nodeID: NodeID
+    public var clusterID: ClusterID
+    public var dataDirectory: String
+    /// Every member's peer address, this node's included.
+    public var peers: [NodeID: HostPort]
+    public var peerListen: HostPort
+    public var clientListen: HostPort
+    public var adminSocketPath: String
+    public var electionTimeoutMilliseconds: ClosedRange<Int> = 150...300
+    public var heartbeatMilliseconds = 50
+    /// The length of one core tick; timeouts are rounded to whole ticks.
+    public var tickMilliseconds = 10
+    public var syncPolicy: SyncPolicy = .always
+    public var snapshotThresholdEntries = 10_000
+    public var retainedSnapshots = 2
+    public var segmentSizeBytes = StorageOptions.defaultSegmentSizeBytes
+    public var maxKeyBytes = 1024
+    public var maxValueBytes = 1 << 20
+    public var requestTimeoutMilliseconds = 5_000
+    public var logLevel: String = "info"
+    /// Seeds election jitter; raftd draws it from the system's random source unless given.
+    public var randomSeed: UInt64 = UInt64.random(in: 1...UInt64.max)
+
+    public init(
+        nodeID: NodeID, clusterID: ClusterID, dataDirectory: String, peers: [NodeID: HostPort],
+        peerListen: HostPort? = nil, clientListen: HostPort, adminSocketPath: String? = nil
+    ) {
+        self.nodeID = nodeID
+        self.clusterID = clusterID
+        self.dataDirectory = dataDirectory
+        self.peers = peers
+        self.peerListen = peerListen ?? peers[nodeID] ?? HostPort(host: "127.0.0.1", port: 2380)
+        self.clientListen = clientListen
+        self.adminSocketPath = adminSocketPath ?? Self.join(dataDirectory, "admin.sock")
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The longest Unix socket path the kernel accepts (`sun_path` is 108 bytes with the terminating NUL).
+    public static let maxSocketPathBytes = 107
+
+    /// Describes the first invalid setting, or returns nil.
+    public func validate() -> String? {
+        if peers[nodeID] == nil {
+            let ids = peers.keys.sorted().map(\.description).joined(separator: ",")
+            return "node id \(nodeID) is not in the peer list (\(ids))"
+        }
+        if adminSocketPath.utf8.count > Self.maxSocketPathBytes {
+            return "admin socket path is \(adminSocketPath.utf8.count) bytes, over the Unix limit of"
+                + " \(Self.maxSocketPathBytes): \(adminSocketPath) (use --admin-socket with a shorter path)"
+        }
+        if tickMilliseconds < 1 { return "the tick must be at least 1 ms" }
+        if heartbeatMilliseconds < tickMilliseconds {
+            return "the heartbeat interval (\(heartbeatMilliseconds) ms) must be at least one tick (\(tickMilliseconds) ms)"
+        }
+        if electionTimeoutMilliseconds.lowerBound <= heartbeatMilliseconds {
+            return "the election timeout (\(electionTimeoutMilliseconds.lowerBound) ms) must exceed the heartbeat"
+                + " interval (\(heartbeatMilliseconds) ms)"
+        }
+        if snapshotThresholdEntries < 1 || retainedSnapshots < 1 { return "snapshot settings must be positive" }
+        if segmentSizeBytes < 4096 { return "the segment size must be at least 4096 bytes" }
+        if maxKeyBytes < 1 || maxValueBytes < 1 { return "key and value limits must be positive" }
+        if requestTimeoutMilliseconds < 1 { return "the request timeout must be positive" }
+        return nil
+    }
+
+    /// The core's configuration: milliseconds turned into ticks.
+    public var raftConfig: RaftConfig {
+        var config = RaftConfig(id: nodeID, voters: peers.keys.sorted(), randomSeed: randomSeed)
+        let low = max(2, electionTimeoutMilliseconds.lowerBound / tickMilliseconds)
+        let high = max(low, electionTimeoutMilliseconds.upperBound / tickMilliseconds)
+        config.electionTimeoutTicks = low...high
+        config.heartbeatIntervalTicks = max(1, min(low - 1, heartbeatMilliseconds / tickMilliseconds))
+        // The largest proposal must fit one message, and one message one peer frame.
+        config.maxMessageBytes = max(1 << 20, maxValueBytes + maxKeyBytes + 4096)
+        return config
+    }
+
+    public var storageOptions: StorageOptions {
+        StorageOptions(
+            directory: dataDirectory, clusterID: clusterID, nodeID: nodeID, segmentSizeBytes: segmentSizeBytes,
+            syncPolicy: syncPolicy, snapshotThresholdEntries: snapshotThresholdEntries,
+            retainedSnapshotCount: retainedSnapshots)
+    }
+}

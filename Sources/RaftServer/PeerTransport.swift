@@ -1,0 +1,269 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RaftCore
+import RaftWire
+
+/// Splits a TCP stream into peer frames, refusing oversized or malformed ones (which closes the connection).
+struct PeerFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = PeerFrame
+    let codec: PeerFrameCodec
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        guard length >= 1, Int(length) <= codec.maxFrameBytes else {
+            throw WireError.tooLarge(what: "frame", size: Int(length), limit: codec.maxFrameBytes)
+        }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let body = buffer.readBytes(length: Int(length))!
+        context.fireChannelRead(Self.wrapInboundOut(try codec.decodeFrame(body[...])))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// Accepts one peer's inbound connection: checks the handshake (version, cluster, sender, receiver), then passes
+/// each message to the node. Anything wrong closes this connection and is logged; the node carries on.
+final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
+    // `@unchecked Sendable`: NIO calls a handler only on its channel's event loop; `peer` is confined there.
+    typealias InboundIn = PeerFrame
+
+    let shell: NodeShell
+    let logger: Logger
+    private var peer: NodeID?
+
+    init(shell: NodeShell, logger: Logger) {
+        self.shell = shell
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch (frame, peer) {
+        case (.handshake(let handshake), nil):
+            let config = shell.config
+            var problem: String?
+            if handshake.version != Handshake.currentVersion {
+                problem = "protocol version \(handshake.version), expected \(Handshake.currentVersion)"
+            } else if handshake.clusterID != config.clusterID {
+                problem = "cluster \(handshake.clusterID), this node belongs to \(config.clusterID)"
+            } else if handshake.to != config.nodeID {
+                problem = "addressed to \(handshake.to), this is \(config.nodeID)"
+            } else if config.peers[handshake.from] == nil || handshake.from == config.nodeID {
+                problem = "unknown node \(handshake.from)"
+            }
+            if let problem {
+                refuse(context, "handshake refused from \(remote(context)): \(problem)")
+                return
+            }
+            peer = handshake.from
+        case (.message(let message), let peer?):
+            guard message.from == peer, message.to == shell.config.nodeID else {
+                refuse(context, "message \(message.from)->\(message.to) on the connection from \(peer)")
+                return
+            }
+            shell.receive(message)
+        case (.message, nil):
+            refuse(context, "message before handshake from \(remote(context))")
+        case (.handshake, _?):
+            refuse(context, "second handshake from \(remote(context))")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        refuse(context, "bad frame from \(peer?.description ?? remote(context)): \(error)")
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
+        logger.warning("peer connection closed: \(reason)")
+        context.close(promise: nil)
+    }
+
+    private func remote(_ context: ChannelHandlerContext) -> String {
+        context.remoteAddress?.description ?? "unknown address"
+    }
+}
+
+/// Discards anything a peer sends on our outbound connection (the protocol is one-way per connection) and
+/// reports when the other side closes it.
+final class OutboundWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Outbound connections to every peer: one TCP connection each, opened with a handshake, re-dialled with
+/// backoff, with a bounded queue while disconnected (a dead peer never makes the leader grow without bound;
+/// Raft retransmits whatever is dropped).
+///
+/// `@unchecked Sendable`: `links` is touched only on the shell's loop; NIO channels are safe to write from any
+/// thread.
+final class PeerTransport: @unchecked Sendable {
+    let group: EventLoopGroup
+    let shell: NodeShell
+    let codec: PeerFrameCodec
+    let logger: Logger
+    private var links: [NodeID: Link] = [:]
+    private var closed = false
+
+    static let maxQueuedBytes = 16 << 20
+    static let maxQueuedFrames = 4_096
+
+    final class Link {
+        let peer: NodeID
+        let address: HostPort
+        var channel: Channel?
+        var connecting = false
+        var queue: [ByteBuffer] = []
+        var queuedBytes = 0
+        var backoffMilliseconds: Int64 = 20
+        /// The last connection was closed by the other side; the next failed dial reports the peer lost.
+        var closedByPeer = false
+        var everConnected = false
+        var droppedFrames = 0
+
+        init(peer: NodeID, address: HostPort) {
+            self.peer = peer
+            self.address = address
+        }
+    }
+
+    init(group: EventLoopGroup, shell: NodeShell, codec: PeerFrameCodec, logger: Logger) {
+        self.group = group
+        self.shell = shell
+        self.codec = codec
+        self.logger = logger
+        for (id, address) in shell.config.peers where id != shell.config.nodeID {
+            links[id] = Link(peer: id, address: address)
+        }
+    }
+
+    func start() {
+        shell.loop.execute {
+            for id in self.links.keys.sorted() { self.dial(id) }
+        }
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        shell.loop.flatSubmit {
+            self.closed = true
+            let channels = self.links.values.compactMap(\.channel)
+            let futures = channels.map { $0.close().recover { _ in } }
+            return EventLoopFuture.andAllComplete(futures, on: self.shell.loop)
+        }
+    }
+
+    func connectedPeers() -> Set<NodeID> {
+        Set(links.values.filter { $0.channel != nil }.map(\.peer))
+    }
+
+    /// Sends messages, coalescing each peer's frames into one write. Called on the shell's loop.
+    func send(_ messages: [Message]) {
+        guard !messages.isEmpty, !closed else { return }
+        var buffers: [NodeID: ByteBuffer] = [:]
+        for message in messages {
+            guard links[message.to] != nil else { continue }
+            let frame = codec.encode(.message(message))
+            buffers[message.to, default: ByteBuffer()].writeBytes(frame)
+        }
+        for (peer, buffer) in buffers {
+            let link = links[peer]!
+            if let channel = link.channel {
+                if channel.isWritable {
+                    channel.writeAndFlush(buffer, promise: nil)
+                } else {
+                    link.droppedFrames += 1
+                }
+            } else {
+                enqueue(buffer, on: link)
+            }
+        }
+    }
+
+    private func enqueue(_ buffer: ByteBuffer, on link: Link) {
+        link.queue.append(buffer)
+        link.queuedBytes += buffer.readableBytes
+        while link.queuedBytes > Self.maxQueuedBytes || link.queue.count > Self.maxQueuedFrames {
+            let dropped = link.queue.removeFirst()
+            link.queuedBytes -= dropped.readableBytes
+            link.droppedFrames += 1
+        }
+    }
+
+    private func dial(_ peer: NodeID) {
+        guard !closed, let link = links[peer], link.channel == nil, !link.connecting else { return }
+        link.connecting = true
+        let handshake = codec.encode(
+            .handshake(Handshake(clusterID: shell.config.clusterID, from: shell.config.nodeID, to: peer)))
+        ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(500))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(OutboundWatcher())
+                }
+            }
+            .connect(host: link.address.host, port: link.address.port)
+            .whenComplete { result in
+                self.shell.loop.execute { self.dialed(peer, result, handshake: handshake) }
+            }
+    }
+
+    private func dialed(_ peer: NodeID, _ result: Result<Channel, any Error>, handshake: [UInt8]) {
+        guard let link = links[peer] else { return }
+        link.connecting = false
+        switch result {
+        case .success(let channel):
+            if closed {
+                channel.close(promise: nil)
+                return
+            }
+            link.channel = channel
+            link.closedByPeer = false
+            link.backoffMilliseconds = 20
+            if !link.everConnected || link.droppedFrames > 0 {
+                logger.info("connected to \(peer) at \(link.address)")
+            }
+            link.everConnected = true
+            var buffer = channel.allocator.buffer(capacity: handshake.count + link.queuedBytes)
+            buffer.writeBytes(handshake)
+            for queued in link.queue { buffer.writeImmutableBuffer(queued) }
+            link.queue.removeAll()
+            link.queuedBytes = 0
+            channel.writeAndFlush(buffer, promise: nil)
+            channel.closeFuture.whenComplete { _ in
+                self.shell.loop.execute { self.connectionClosed(peer, channel) }
+            }
+        case .failure(let error):
+            if link.closedByPeer {
+                // The peer closed its end and refuses new connections: its process is gone, not just slow.
+                link.closedByPeer = false
+                shell.peerConnectionLost(peer)
+                logger.info("\(peer) at \(link.address) is unreachable after closing its connection: \(error)")
+            }
+            let delay = link.backoffMilliseconds
+            link.backoffMilliseconds = min(1_000, link.backoffMilliseconds * 2)
+            shell.loop.scheduleTask(in: .milliseconds(delay)) { self.dial(peer) }
+        }
+    }
+
+    private func connectionClosed(_ peer: NodeID, _ channel: Channel) {
+        guard let link = links[peer], link.channel === channel else { return }
+        link.channel = nil
+        guard !closed else { return }
+        logger.info("connection to \(peer) closed; reconnecting")
+        link.closedByPeer = true
+        dial(peer)
+    }
+}

@@ -1,0 +1,221 @@
+import Dispatch
+import Glibc
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RaftCore
+import RaftStorage
+import RaftWire
+
+/// One running raftd: storage opened and locked, the peer, client and admin listeners bound, the core ticking.
+///
+/// ``start(_:)`` either returns a running server or throws a ``StartupError`` that says what is wrong (port in
+/// use, socket path too long, data directory locked or of another node or cluster) after releasing what it took.
+public final class RaftdServer: Sendable {
+    let shell: NodeShell
+    let transport: PeerTransport
+    let raftGroup: MultiThreadedEventLoopGroup
+    let ioGroup: MultiThreadedEventLoopGroup
+    let channels: [Channel]
+    let logger: Logger
+    let socketPath: String
+    private let stoppedPromise: EventLoopPromise<Void>
+
+    public var nodeID: NodeID { shell.config.nodeID }
+
+    private init(
+        shell: NodeShell, transport: PeerTransport, raftGroup: MultiThreadedEventLoopGroup,
+        ioGroup: MultiThreadedEventLoopGroup, channels: [Channel], logger: Logger, socketPath: String
+    ) {
+        self.shell = shell
+        self.transport = transport
+        self.raftGroup = raftGroup
+        self.ioGroup = ioGroup
+        self.channels = channels
+        self.logger = logger
+        self.socketPath = socketPath
+        self.stoppedPromise = raftGroup.next().makePromise(of: Void.self)
+    }
+
+    public static func start(_ config: NodeConfiguration, echoLogToStderr: Bool = true) throws -> RaftdServer {
+        if let problem = config.validate() { throw StartupError(problem) }
+        if mkdir(config.dataDirectory, 0o700) != 0 && errno != EEXIST {
+            throw StartupError("cannot create the data directory \(config.dataDirectory): \(String(cString: strerror(errno)))")
+        }
+        chmod(config.dataDirectory, 0o700)
+        let sink = LogSink(
+            nodeID: config.nodeID, filePath: NodeConfiguration.join(config.dataDirectory, "raftd.log"),
+            echoToStderr: echoLogToStderr)
+        var logger = Logger(label: "raftd") { _ in
+            SinkLogHandler(sink: sink, level: Logger.Level(rawValue: config.logLevel) ?? .info)
+        }
+        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+
+        let storage: NodeStorage
+        do {
+            storage = try NodeStorage(options: config.storageOptions)
+        } catch {
+            throw StartupError("cannot open the data directory \(config.dataDirectory): \(error)")
+        }
+        let raftGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let ioGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var channels: [Channel] = []
+        func cleanUp() {
+            for channel in channels { try? channel.close().wait() }
+            storage.close()
+            try? ioGroup.syncShutdownGracefully()
+            try? raftGroup.syncShutdownGracefully()
+        }
+        let shell: NodeShell
+        do {
+            shell = try NodeShell(
+                loop: raftGroup.next(), config: config, storage: storage, sink: sink, logger: logger)
+        } catch {
+            cleanUp()
+            throw error
+        }
+        let codec = PeerFrameCodec(maxFrameBytes: max(64 << 20, config.maxValueBytes * 2 + (1 << 20)))
+        let transport = PeerTransport(group: ioGroup, shell: shell, codec: codec, logger: logger)
+        shell.transport = transport
+        do {
+            channels.append(try bindPeer(config, ioGroup, shell, codec, logger))
+            channels.append(try bindClient(config, ioGroup, shell))
+            channels.append(try bindAdmin(config, ioGroup, shell))
+        } catch {
+            cleanUp()
+            throw error
+        }
+        let server = RaftdServer(
+            shell: shell, transport: transport, raftGroup: raftGroup, ioGroup: ioGroup, channels: channels,
+            logger: logger, socketPath: config.adminSocketPath)
+        shell.start()
+        transport.start()
+        logger.notice(
+            "raftd ready",
+            metadata: [
+                "cluster": "\(config.clusterID)", "peer": "\(config.peerListen)",
+                "client": "http://\(config.clientListen)", "admin": "\(config.adminSocketPath)",
+                "fsync": "\(config.syncPolicy)", "pid": "\(getpid())",
+            ])
+        return server
+    }
+
+    private static func describeBindError(_ error: any Error, _ what: String, _ address: String) -> StartupError {
+        if let io = error as? IOError, io.errnoCode == EADDRINUSE {
+            return StartupError("the \(what) address \(address) is already in use (is another raftd running?)")
+        }
+        if let io = error as? IOError, io.errnoCode == EACCES {
+            return StartupError("no permission to listen on the \(what) address \(address)")
+        }
+        return StartupError("cannot listen on the \(what) address \(address): \(error)")
+    }
+
+    private static func bindPeer(
+        _ config: NodeConfiguration, _ group: EventLoopGroup, _ shell: NodeShell, _ codec: PeerFrameCodec,
+        _ logger: Logger
+    ) throws -> Channel {
+        do {
+            return try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder(codec: codec)))
+                        try channel.pipeline.syncOperations.addHandler(PeerInboundHandler(shell: shell, logger: logger))
+                    }
+                }
+                .bind(host: config.peerListen.host, port: config.peerListen.port).wait()
+        } catch {
+            throw describeBindError(error, "peer", config.peerListen.description)
+        }
+    }
+
+    private static func bindClient(_ config: NodeConfiguration, _ group: EventLoopGroup, _ shell: NodeShell) throws
+        -> Channel
+    {
+        do {
+            return try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: false).flatMap {
+                        channel.pipeline.addHandler(HTTPAPIHandler(shell: shell))
+                    }
+                }
+                .bind(host: config.clientListen.host, port: config.clientListen.port).wait()
+        } catch {
+            throw describeBindError(error, "client", config.clientListen.description)
+        }
+    }
+
+    private static func bindAdmin(_ config: NodeConfiguration, _ group: EventLoopGroup, _ shell: NodeShell) throws
+        -> Channel
+    {
+        let path = config.adminSocketPath
+        if access(path, F_OK) == 0 {
+            // A socket file is left behind by a node that was killed. Refuse only if something still answers on
+            // it; the data-directory lock already keeps two nodes off one directory.
+            let probe = try? ClientBootstrap(group: group).connect(unixDomainSocketPath: path).wait()
+            if let probe {
+                try? probe.close().wait()
+                throw StartupError("the admin socket \(path) is in use by a running process")
+            }
+            unlink(path)
+        }
+        do {
+            let channel = try ServerBootstrap(group: group)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(AdminLineDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(AdminHandler(shell: shell))
+                    }
+                }
+                .bind(unixDomainSocketPath: path).wait()
+            chmod(path, 0o600)
+            return channel
+        } catch {
+            throw StartupError("cannot listen on the admin socket \(path): \(error)")
+        }
+    }
+
+    /// Graceful stop: a leader hands over leadership first; then listeners close, storage closes (releasing the
+    /// directory lock) and the admin socket file is removed.
+    public func shutdown() {
+        logger.notice("shutting down")
+        shell.shutdown().whenComplete { _ in
+            let closes = self.channels.map { $0.close().recover { _ in } } + [self.transport.close()]
+            EventLoopFuture.andAllComplete(closes, on: self.raftGroup.next()).whenComplete { _ in
+                unlink(self.socketPath)
+                self.logger.notice("stopped")
+                self.stoppedPromise.succeed(())
+            }
+        }
+    }
+
+    /// Blocks until ``shutdown()`` finished.
+    public func waitUntilStopped() {
+        try? stoppedPromise.futureResult.wait()
+        try? ioGroup.syncShutdownGracefully()
+        try? raftGroup.syncShutdownGracefully()
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func runUntilSignalled() {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let queue = DispatchQueue(label: "raftd.signals")
+        let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
+        for source in sources {
+            source.setEventHandler { [self] in
+                for source in sources { source.cancel() }
+                self.shutdown()
+            }
+            source.resume()
+        }
+        waitUntilStopped()
+    }
+}
