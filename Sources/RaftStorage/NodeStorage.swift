@@ -268,8 +268,8 @@ public final class NodeStorage {
         )
         do {
             try writeSnapshotFile(snapshot)
+            entries.removeFirst(Int(index.rawValue - snapshotIndex.rawValue))
             snapshotMetadata = snapshot.metadata
-            entries.removeFirst(Int(index.rawValue - (firstIndex.rawValue - 1)))
             try compact()
         } catch {
             throw enterFailedState(error)

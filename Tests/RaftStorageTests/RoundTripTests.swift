@@ -83,6 +83,8 @@ struct RoundTripTests {
             try storage.saveSnapshot(snapshot(at: 150, term: 1))
             #expect(try segmentPaths(fileSystem).count < before)
             #expect(storage.firstIndex == 151)
+            #expect(storage.lastIndex == 200)
+            #expect(storage.entries(in: 1...300) == makeEntries(151...200, payloadBytes: 100))
             #expect(storage.term(at: 150) == 1)
             try storage.append(makeEntries(201...210, payloadBytes: 100))
         }

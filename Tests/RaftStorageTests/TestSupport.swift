@@ -1,3 +1,4 @@
+import Glibc
 import RaftCore
 import RaftStorage
 
@@ -33,4 +34,29 @@ func snapshot(at index: UInt64, term: UInt64, payload: String = "state") -> Snap
 func segmentPaths(_ fileSystem: InMemoryFileSystem, directory: String = testDirectory) throws -> [String] {
     try fileSystem.contentsOfDirectory(at: directory).filter { $0.hasPrefix("wal-") }.sorted()
         .map { directory + "/" + $0 }
+}
+
+/// SplitMix64: a tiny seeded generator so every randomized test replays from its printed seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Size of the WAL record of one entry made by `makeEntries` with `payloadBytes`.
+func entryRecordBytes(payloadBytes: Int = 20) -> Int { 12 + 17 + payloadBytes }
+
+/// Byte offset of the first record after a segment's header and carried-over hard-state record.
+let firstRecordOffset = 48 + 12 + 24
+/// The seed for randomized tests: `SEED` from the environment (to replay or explore), else `fixed`.
+func testSeed(default fixed: UInt64) -> UInt64 {
+    getenv("SEED").flatMap { UInt64(String(cString: $0)) } ?? fixed
 }
