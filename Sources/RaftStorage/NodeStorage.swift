@@ -70,7 +70,8 @@ public final class NodeStorage {
             segments = recovered.segments
             activeFile = recovered.activeFile
             activeSizeBytes = recovered.activeSizeBytes
-            activeInitialSizeBytes = recovered.activeSizeBytes
+            // A reopened segment with records in it counts as used, so the size limit applies to it at once.
+            activeInitialSizeBytes = min(recovered.activeSizeBytes, UInt64(WALFormat.segmentHeaderBytes + 36))
             recovery = RecoveryReport(
                 state: PersistentState(hardState: hardState, snapshot: recovered.snapshot, entries: entries),
                 repairs: recovered.repairs, segmentCount: segments.count)
