@@ -15,6 +15,25 @@ public final class InMemoryFileSystem: FileSystem {
     struct Inode {
         var data: [UInt8] = []
         var durableData: [UInt8] = []
+        /// Lowest offset changed since the last sync, or nil. A sync copies only from here, so an append-only log
+        /// costs O(bytes written), not O(file size), per sync; `data` and `durableData` never share a buffer,
+        /// so a write never triggers a copy-on-write of the whole file.
+        var dirtyFromOffset: Int?
+
+        mutating func markDirty(from offset: Int) {
+            dirtyFromOffset = min(dirtyFromOffset ?? offset, offset)
+        }
+
+        mutating func makeDurable() {
+            guard let start = dirtyFromOffset else { return }
+            let from = min(start, durableData.count)
+            if from < data.count {
+                durableData.replaceSubrange(from..<durableData.count, with: data[from...])
+            } else {
+                durableData.removeLast(durableData.count - data.count)
+            }
+            dirtyFromOffset = nil
+        }
     }
 
     struct Handle {
@@ -91,7 +110,11 @@ public final class InMemoryFileSystem: FileSystem {
             state.names = state.durableNames
             let live = Set(state.names.values)
             state.inodes = state.inodes.filter { live.contains($0.key) }
-            for key in state.inodes.keys { state.inodes[key]!.data = state.inodes[key]!.durableData }
+            for key in state.inodes.keys {
+                // A fresh buffer: sharing one with `durableData` would make the next write copy the whole file.
+                state.inodes[key]!.data = Self.separateCopy(state.inodes[key]!.durableData)
+                state.inodes[key]!.dirtyFromOffset = nil
+            }
             state.handles = [:]
             state.locks = [:]
             state.writeCut = nil
@@ -110,7 +133,7 @@ public final class InMemoryFileSystem: FileSystem {
             let inode = state.names[path] ?? Self.newInode(&state)
             state.names[path] = inode
             state.durableNames[path] = inode
-            state.inodes[inode] = Inode(data: bytes, durableData: bytes)
+            state.inodes[inode] = Inode(data: Self.separateCopy(bytes), durableData: bytes)
         }
     }
 
@@ -118,6 +141,14 @@ public final class InMemoryFileSystem: FileSystem {
     public var syncCount: Int { state.withLock { $0.syncCount } }
 
     // MARK: FileSystem
+
+    /// A copy in its own buffer (a plain assignment would share storage until the first write copies it all).
+    private static func separateCopy(_ bytes: [UInt8]) -> [UInt8] {
+        var copy: [UInt8] = []
+        copy.reserveCapacity(bytes.count + 4096)
+        copy.append(contentsOf: bytes)
+        return copy
+    }
 
     private static func newInode(_ state: inout State) -> Int {
         let inode = state.nextInode
@@ -184,7 +215,10 @@ public final class InMemoryFileSystem: FileSystem {
                 inode = Self.newInode(&state)
                 state.names[path] = inode
             }
-            if options.truncate { state.inodes[inode!]!.data = [] }
+            if options.truncate {
+                state.inodes[inode!]!.data.removeAll(keepingCapacity: true)
+                state.inodes[inode!]!.markDirty(from: 0)
+            }
             let descriptor = state.nextDescriptor
             state.nextDescriptor += 1
             state.handles[descriptor] = Handle(inode: inode!, writable: options.writable)
@@ -246,15 +280,13 @@ public final class InMemoryFileSystem: FileSystem {
                     partialIsDurable = false
                 }
             }
-            var inode = state.inodes[handle.inode]!
-            Self.store(
-                &inode.data, offset: Int(offset), bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<allowedBytes]))
+            let stored = UnsafeRawBufferPointer(rebasing: bytes[0..<allowedBytes])
+            // Mutate in place through the dictionary: copying the inode out would copy the whole file.
+            Self.store(&state.inodes[handle.inode]!.data, offset: Int(offset), bytes: stored)
+            state.inodes[handle.inode]!.markDirty(from: Int(offset))
             if partialIsDurable {
-                Self.store(
-                    &inode.durableData, offset: Int(offset),
-                    bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<allowedBytes]))
+                Self.store(&state.inodes[handle.inode]!.durableData, offset: Int(offset), bytes: stored)
             }
-            state.inodes[handle.inode] = inode
             if let failure { throw FileSystemError(operation: "pwrite", path: file.path, errno: failure) }
         }
     }
@@ -277,7 +309,7 @@ public final class InMemoryFileSystem: FileSystem {
                 state.syncFailure = nil
                 throw FileSystemError(operation: operation, path: file.path, errno: code)
             }
-            state.inodes[handle.inode]!.durableData = state.inodes[handle.inode]!.data
+            state.inodes[handle.inode]!.makeDurable()
             state.syncCount += 1
         }
     }
@@ -294,13 +326,13 @@ public final class InMemoryFileSystem: FileSystem {
         try state.withLock { state throws(FileSystemError) in
             let handle = try Self.handle(state, file, "ftruncate")
             try Self.checkWritable(state, "ftruncate", file.path)
-            var data = state.inodes[handle.inode]!.data
-            if data.count > Int(sizeBytes) {
-                data.removeLast(data.count - Int(sizeBytes))
+            let count = state.inodes[handle.inode]!.data.count
+            if count > Int(sizeBytes) {
+                state.inodes[handle.inode]!.data.removeLast(count - Int(sizeBytes))
             } else {
-                data.append(contentsOf: repeatElement(0, count: Int(sizeBytes) - data.count))
+                state.inodes[handle.inode]!.data.append(contentsOf: repeatElement(0, count: Int(sizeBytes) - count))
             }
-            state.inodes[handle.inode]!.data = data
+            state.inodes[handle.inode]!.markDirty(from: min(count, Int(sizeBytes)))
         }
     }
 
