@@ -86,7 +86,8 @@ public protocol FileSystem: Sendable {
 }
 
 extension FileSystem {
-    func write(_ file: OpenFile, at offset: UInt64, bytes: [UInt8]) throws(FileSystemError) {
+    /// Writes all of `bytes` at `offset` or throws.
+    public func write(_ file: OpenFile, at offset: UInt64, bytes: [UInt8]) throws(FileSystemError) {
         // `withUnsafeBytes` does not forward typed throws, so carry the error out by hand.
         let failure: FileSystemError? = bytes.withUnsafeBytes { buffer in
             do throws(FileSystemError) {
@@ -100,7 +101,7 @@ extension FileSystem {
     }
 
     /// Reads a whole file; used for segments and snapshots, whose size is bounded by the options.
-    func readAll(_ file: OpenFile) throws(FileSystemError) -> [UInt8] {
+    public func readAll(_ file: OpenFile) throws(FileSystemError) -> [UInt8] {
         let sizeBytes = try size(of: file)
         return try read(file, at: 0, count: Int(sizeBytes))
     }

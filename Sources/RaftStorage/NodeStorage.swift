@@ -164,6 +164,21 @@ public final class NodeStorage {
         snapshotMetadata.map { joinPath(options.directory, SnapshotFormat.fileName(index: $0.index, term: $0.term)) }
     }
 
+    /// A chunked reader of the newest snapshot file (chunks of ``StorageOptions/snapshotChunkSizeBytes``), for
+    /// sending it to a follower; nil without a snapshot.
+    public func newestSnapshotReader() throws -> SnapshotChunkReader? {
+        guard let path = newestSnapshotPath else { return nil }
+        return try SnapshotChunkReader(
+            path: path, chunkSizeBytes: options.snapshotChunkSizeBytes, fileSystem: fileSystem)
+    }
+
+    /// A stager receiving a snapshot from the leader into this node's data directory.
+    public func makeSnapshotStager() throws -> SnapshotStager {
+        try SnapshotStager(
+            directory: options.directory, clusterID: options.clusterID, syncPolicy: options.syncPolicy,
+            fileSystem: fileSystem)
+    }
+
     /// Reads and verifies the newest snapshot file.
     public func loadNewestSnapshot() throws -> Snapshot? {
         guard let path = newestSnapshotPath else { return nil }

@@ -53,6 +53,9 @@ public final class SnapshotChunkReader {
 /// Receives a snapshot file chunk by chunk on a follower, into a temporary file in the data directory, and
 /// installs it under its final name only after the whole file verified (checksum, cluster id, length).
 ///
+/// One transfer at a time per data directory: the temporary file has a fixed name, and starting a new stager
+/// discards an unfinished transfer.
+///
 /// Invariants: chunks must arrive in order without gaps (``receive(offsetBytes:bytes:)`` checks the offset); at
 /// most one chunk is held in memory; an unverified file never carries a snapshot name, and recovery deletes
 /// leftover temporary files. After ``finish()`` hand the returned metadata to the core; when the core's `Ready`

@@ -344,3 +344,69 @@ struct CrashAndFaultTests {
         #expect(reopened.recovery.repairs.contains { if case .removedTemporaryFile = $0 { true } else { false } })
     }
 }
+
+@Suite("Hard state and segment edge cases")
+struct HardStateAndSegmentTests {
+    @Test func grantedVoteSurvivesACrashRightAfterSaveReturns() throws {
+        let fileSystem = InMemoryFileSystem()
+        let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
+        try storage.save(hardState: HardState(term: 7, vote: 3, commit: 0))
+        // kill -9 and power loss together: only what was synced remains.
+        fileSystem.simulateCrash()
+        let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
+        #expect(reopened.recovery.state.hardState == HardState(term: 7, vote: 3, commit: 0))
+    }
+
+    @Test func segmentWhoseHeaderNeverCompletedIsRemoved() throws {
+        let fileSystem = InMemoryFileSystem()
+        let small = options(segmentSizeBytes: 4096)
+        let storage = try NodeStorage(options: small, fileSystem: fileSystem)
+        var next: UInt64 = 1
+        while try segmentPaths(fileSystem).count == 1 {
+            // Stop right before the batch that rotates: arm the cut so it hits the new segment's header.
+            let before = fileSystem.contents(of: try segmentPaths(fileSystem)[0])!.count
+            if before + entryRecordBytes() > 4096 {
+                fileSystem.injectWriteCut(afterBytes: 20)
+                #expect(throws: StorageError.self) { try storage.append(makeEntries(next...next)) }
+                break
+            }
+            try storage.append(makeEntries(next...next))
+            next += 1
+        }
+        // The new file's name reached the disk (the journal committed) but its header did not.
+        try fileSystem.syncDirectory(at: testDirectory)
+        fileSystem.simulateCrash()
+        #expect(try segmentPaths(fileSystem).count == 2)
+        let reopened = try NodeStorage(options: small, fileSystem: fileSystem)
+        #expect(reopened.recovery.state.entries == makeEntries(1...(next - 1)))
+        #expect(reopened.recovery.repairs.count == 1)
+        guard case .removedIncompleteSegment(let path, let sizeBytes) = reopened.recovery.repairs.first else {
+            Issue.record("expected removedIncompleteSegment, got \(reopened.recovery.repairs)")
+            return
+        }
+        #expect(path.hasSuffix("wal-0000000000000002.log") && sizeBytes == 20)
+        // The next rotation creates segment 2 again, cleanly.
+        try reopened.append(makeEntries(next...(next + 100)))
+        #expect(reopened.lastIndex == LogIndex(next + 100))
+    }
+}
+
+@Suite("In-memory file system")
+struct InMemoryFileSystemTests {
+    @Test func crashKeepsExactlyWhatWasSynced() throws {
+        let fileSystem = InMemoryFileSystem()
+        try fileSystem.createDirectory(at: "/d")
+        let synced = try fileSystem.open("/d/synced", options: .createNew)
+        try fileSystem.write(synced, at: 0, bytes: [1, 2, 3])
+        try fileSystem.syncData(synced)
+        try fileSystem.write(synced, at: 3, bytes: [4, 5])
+        try fileSystem.syncDirectory(at: "/d")
+        let unnamed = try fileSystem.open("/d/never-named", options: .createNew)
+        try fileSystem.write(unnamed, at: 0, bytes: [9])
+        try fileSystem.syncData(unnamed)
+        fileSystem.simulateCrash()
+        #expect(fileSystem.contents(of: "/d/synced") == [1, 2, 3])
+        #expect(fileSystem.contents(of: "/d/never-named") == nil, "its directory entry was never synced")
+        #expect(throws: FileSystemError.self) { try fileSystem.write(synced, at: 0, bytes: [0]) }
+    }
+}

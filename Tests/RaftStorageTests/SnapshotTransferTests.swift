@@ -85,3 +85,24 @@ struct SnapshotTransferTests {
         #expect(error?.description.contains("cluster") == true)
     }
 }
+
+@Suite("Snapshot reader")
+struct SnapshotReaderTests {
+    @Test func readerUsesTheConfiguredChunkSizeAndReassemblesTheFile() throws {
+        let fileSystem = InMemoryFileSystem()
+        var small = options()
+        small.snapshotChunkSizeBytes = 100
+        let storage = try NodeStorage(options: small, fileSystem: fileSystem)
+        #expect(try storage.newestSnapshotReader() == nil)
+        try storage.append(makeEntries(1...5))
+        try storage.saveSnapshot(
+            Snapshot(metadata: SnapshotMetadata(index: 5, term: 1, voters: [1]), data: Array(repeating: 9, count: 950)))
+        let reader = try #require(try storage.newestSnapshotReader())
+        var bytes: [UInt8] = []
+        while let chunk = try reader.nextChunk() {
+            #expect(chunk.bytes.count <= 100)
+            bytes += chunk.bytes
+        }
+        #expect(bytes == fileSystem.contents(of: storage.newestSnapshotPath!))
+    }
+}
