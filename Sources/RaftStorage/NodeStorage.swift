@@ -1,0 +1,544 @@
+import Glibc
+import RaftCore
+
+/// A node's durable storage: the write-ahead log of entries and hard state, and its snapshots.
+///
+/// Not thread-safe: exactly one owner (the node's shell loop, or ``GroupCommitLog``'s flusher) calls it. Every
+/// write call is one batch made durable by one `fdatasync` (with ``SyncPolicy/always``) before it returns; if it
+/// returns without throwing, everything in it survives a crash.
+///
+/// Invariants:
+/// - The in-memory log holds exactly the entries `firstIndex...lastIndex`, contiguous, and they are what
+///   recovery would return after a crash right now.
+/// - After any write or sync fails, ``failure`` is set and every later write throws ``StorageError/failed(cause:)``;
+///   reads keep working. A failed sync is never retried: the kernel may have dropped the pages already.
+/// - The directory is locked (`flock` on `LOCK`, which holds the owner's pid) from open until ``close()``.
+///
+/// Hard state lives in the WAL as a record type, replayed last-wins, so a vote and the entries of one batch are
+/// made durable by the same sync; every new segment starts with a copy of the current hard state, so deleting
+/// old segments never loses it.
+public final class NodeStorage {
+    struct Segment {
+        var sequence: UInt64
+        var path: String
+        /// Largest entry or log-reset index recorded in the segment; 0 for none. A segment can be deleted once
+        /// this is at or below a durable snapshot's index.
+        var maxIndex: UInt64
+    }
+
+    public let options: StorageOptions
+    public let fileSystem: any FileSystem
+    /// What recovery found when this storage was opened.
+    public let recovery: RecoveryReport
+    public private(set) var hardState: HardState
+    /// The newest durable snapshot's metadata; the log starts right after it.
+    public private(set) var snapshotMetadata: SnapshotMetadata?
+    /// Set by the first failed write or sync; from then on the storage is read-only.
+    public private(set) var failure: StorageError?
+    /// Successful data syncs of the WAL (for benchmarks and tests of group commit).
+    public private(set) var walSyncCount = 0
+
+    private var entries: [Entry]
+    private var segments: [Segment]
+    private var activeFile: OpenFile?
+    private var activeSizeBytes: UInt64
+    /// Size of the active segment before any batch was written to it (header and carried-over hard state).
+    private var activeInitialSizeBytes: UInt64
+    private var lockFile: OpenFile?
+
+    static let lockFileName = "LOCK"
+
+    // MARK: Opening and recovery
+
+    /// Opens (creating if needed) the data directory, locks it and recovers its durable state.
+    ///
+    /// Throws ``StorageError/locked(directory:holderPID:)`` if another process uses the directory,
+    /// ``StorageError/foreignDirectory(path:reason:)`` if it belongs to another cluster or node, and
+    /// ``StorageError/corrupt(path:byteOffset:reason:)`` for damage that is not a torn tail.
+    public init(options: StorageOptions, fileSystem: any FileSystem = PosixFileSystem()) throws {
+        self.options = options
+        self.fileSystem = fileSystem
+        let directory = options.directory
+        do {
+            try fileSystem.createDirectory(at: directory)
+            lockFile = try Self.lock(directory: directory, fileSystem: fileSystem)
+            var recovered = try Recovery(options: options, fileSystem: fileSystem)
+            try recovered.run()
+            hardState = recovered.hardState
+            snapshotMetadata = recovered.snapshot?.metadata
+            entries = recovered.entries
+            segments = recovered.segments
+            activeFile = recovered.activeFile
+            activeSizeBytes = recovered.activeSizeBytes
+            // A reopened segment with records in it counts as used, so the size limit applies to it at once.
+            activeInitialSizeBytes = min(recovered.activeSizeBytes, UInt64(WALFormat.segmentHeaderBytes + 36))
+            recovery = RecoveryReport(
+                state: PersistentState(hardState: hardState, snapshot: recovered.snapshot, entries: entries),
+                repairs: recovered.repairs, segmentCount: segments.count)
+        } catch {
+            if let lockFile { fileSystem.close(lockFile) }
+            throw Self.storageError(error)
+        }
+        if activeFile == nil {
+            do {
+                try startSegment(sequence: (segments.last?.sequence ?? 0) + 1)
+            } catch {
+                close()
+                throw Self.storageError(error)
+            }
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    private static func lock(directory: String, fileSystem: any FileSystem) throws -> OpenFile {
+        let path = joinPath(directory, lockFileName)
+        let file = try fileSystem.open(path, options: .createOrOpen)
+        do {
+            try fileSystem.lockExclusive(file)
+        } catch {
+            let contents = (try? fileSystem.readAll(file)) ?? []
+            fileSystem.close(file)
+            if error.errno == EWOULDBLOCK {
+                let text = String(decoding: contents, as: UTF8.self).split(separator: "\n").first ?? ""
+                throw StorageError.locked(directory: directory, holderPID: Int32(text))
+            }
+            throw error
+        }
+        do {
+            try fileSystem.truncate(file, toSizeBytes: 0)
+            try fileSystem.write(file, at: 0, bytes: Array("\(getpid())\n".utf8))
+        } catch {
+            fileSystem.close(file)
+            throw error
+        }
+        return file
+    }
+
+    static func storageError(_ error: any Error) -> StorageError {
+        if let error = error as? StorageError { return error }
+        if let error = error as? FileSystemError { return .io(error) }
+        return .io(FileSystemError(operation: "\(error)", path: "", errno: EIO))
+    }
+
+    /// Releases the directory lock and closes files. Further writes throw ``StorageError/closed``.
+    public func close() {
+        if let activeFile { fileSystem.close(activeFile) }
+        activeFile = nil
+        if let lockFile { fileSystem.close(lockFile) }
+        lockFile = nil
+    }
+
+    // MARK: Reads
+
+    public var snapshotIndex: LogIndex { snapshotMetadata?.index ?? .zero }
+    /// The first index held in the log (one past the snapshot); greater than ``lastIndex`` when the log is empty.
+    public var firstIndex: LogIndex { snapshotIndex.next }
+    public var lastIndex: LogIndex { LogIndex(snapshotIndex.rawValue + UInt64(entries.count)) }
+
+    /// The term of the entry at `index`: from the log, or the snapshot's term at its index; 0 at index 0.
+    public func term(at index: LogIndex) -> Term? {
+        if index == .zero { return .zero }
+        if index == snapshotIndex { return snapshotMetadata?.term }
+        return entry(at: index)?.term
+    }
+
+    public func entry(at index: LogIndex) -> Entry? {
+        guard index >= firstIndex, index <= lastIndex else { return nil }
+        return entries[Int(index.rawValue - firstIndex.rawValue)]
+    }
+
+    /// Entries in `range` that are in the log (the part of `range` outside `firstIndex...lastIndex` is ignored).
+    public func entries(in range: ClosedRange<LogIndex>) -> [Entry] {
+        let low = max(range.lowerBound, firstIndex)
+        let high = min(range.upperBound, lastIndex)
+        guard low <= high else { return [] }
+        let base = firstIndex.rawValue
+        return Array(entries[Int(low.rawValue - base)...Int(high.rawValue - base)])
+    }
+
+    /// The path of the newest snapshot file, for ``SnapshotChunkReader``.
+    public var newestSnapshotPath: String? {
+        snapshotMetadata.map { joinPath(options.directory, SnapshotFormat.fileName(index: $0.index, term: $0.term)) }
+    }
+
+    /// A chunked reader of the newest snapshot file (chunks of ``StorageOptions/snapshotChunkSizeBytes``), for
+    /// sending it to a follower; nil without a snapshot.
+    public func newestSnapshotReader() throws -> SnapshotChunkReader? {
+        guard let path = newestSnapshotPath else { return nil }
+        return try SnapshotChunkReader(
+            path: path, chunkSizeBytes: options.snapshotChunkSizeBytes, fileSystem: fileSystem)
+    }
+
+    /// A stager receiving a snapshot from the leader into this node's data directory.
+    public func makeSnapshotStager() throws -> SnapshotStager {
+        try SnapshotStager(
+            directory: options.directory, clusterID: options.clusterID, syncPolicy: options.syncPolicy,
+            fileSystem: fileSystem)
+    }
+
+    /// Reads and verifies the newest snapshot file.
+    public func loadNewestSnapshot() throws -> Snapshot? {
+        guard let path = newestSnapshotPath else { return nil }
+        return try Self.loadSnapshot(path: path, options: options, fileSystem: fileSystem)
+    }
+
+    static func loadSnapshot(path: String, options: StorageOptions, fileSystem: any FileSystem) throws -> Snapshot {
+        do {
+            let file = try fileSystem.open(path, options: .readOnly)
+            defer { fileSystem.close(file) }
+            return try SnapshotFormat.decode(try fileSystem.readAll(file), path: path, clusterID: options.clusterID)
+        } catch {
+            throw storageError(error)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Persists one `Ready` batch with one sync: hard state, then a snapshot received from the leader (the log
+    /// restarts after it), then entries (those at or after the first new index are replaced).
+    ///
+    /// Preconditions (contract with the core): `entries` are contiguous; the first is at most `lastIndex + 1`
+    /// (after `snapshot`, exactly `snapshot.metadata.index + 1` at most) and above the snapshot index.
+    public func save(
+        hardState newHardState: HardState? = nil, snapshot: Snapshot? = nil, entries newEntries: [Entry] = []
+    )
+        throws
+    {
+        try checkWritable()
+        var baseLastIndex = lastIndex
+        var baseSnapshotIndex = snapshotIndex
+        if let snapshot {
+            precondition(
+                snapshot.metadata.index >= snapshotIndex,
+                "snapshot \(snapshot.metadata) is older than the stored snapshot at \(snapshotIndex)")
+            baseLastIndex = snapshot.metadata.index
+            baseSnapshotIndex = snapshot.metadata.index
+        }
+        if let first = newEntries.first {
+            precondition(
+                first.index <= baseLastIndex.next,
+                "entries start at \(first.index), leaving a gap after \(baseLastIndex)")
+            precondition(
+                first.index > baseSnapshotIndex, "entries start at \(first.index), inside snapshot \(baseSnapshotIndex)"
+            )
+            for position in newEntries.indices.dropFirst() {
+                precondition(
+                    newEntries[position].index == newEntries[position - 1].index.next,
+                    "entries not contiguous at \(newEntries[position].index)")
+            }
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(newEntries.reduce(64) { $0 + $1.data.count + 29 })
+        if let newHardState { WALFormat.appendHardState(newHardState, to: &buffer) }
+        if let snapshot {
+            WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
+        }
+        for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
+        if buffer.isEmpty { return }
+        do {
+            // The snapshot file must be durable before the WAL says the log restarts after it.
+            if let snapshot { try writeSnapshotFile(snapshot) }
+            try writeBatch(buffer)
+        } catch {
+            throw enterFailedState(error)
+        }
+        if let newHardState { hardState = newHardState }
+        if let snapshot {
+            snapshotMetadata = snapshot.metadata
+            entries.removeAll()
+        }
+        if let first = newEntries.first {
+            let keptCount = Int(first.index.rawValue - firstIndex.rawValue)
+            entries.removeLast(entries.count - keptCount)
+            entries.append(contentsOf: newEntries)
+        }
+        let maxIndex = max(snapshot?.metadata.index.rawValue ?? 0, newEntries.last?.index.rawValue ?? 0)
+        segments[segments.count - 1].maxIndex = max(segments[segments.count - 1].maxIndex, maxIndex)
+        if snapshot != nil {
+            do {
+                try compact()
+            } catch {
+                throw enterFailedState(error)
+            }
+        }
+    }
+
+    /// Appends entries (see ``save(hardState:snapshot:entries:)``).
+    public func append(_ newEntries: [Entry]) throws {
+        try save(entries: newEntries)
+    }
+
+    /// Saves a snapshot the application took of its state machine at `snapshot.metadata.index` (an index in the
+    /// log), atomically; then deletes segments it makes unnecessary and snapshots beyond the retention count.
+    public func saveSnapshot(_ snapshot: Snapshot) throws {
+        try checkWritable()
+        let index = snapshot.metadata.index
+        precondition(index <= lastIndex, "snapshot at \(index) beyond the last index \(lastIndex)")
+        if index <= snapshotIndex { return }
+        precondition(
+            term(at: index) == snapshot.metadata.term,
+            "snapshot term \(snapshot.metadata.term) differs from the log's term \(String(describing: term(at: index)))"
+        )
+        do {
+            try writeSnapshotFile(snapshot)
+            entries.removeFirst(Int(index.rawValue - snapshotIndex.rawValue))
+            snapshotMetadata = snapshot.metadata
+            try compact()
+        } catch {
+            throw enterFailedState(error)
+        }
+    }
+
+    private func checkWritable() throws {
+        if let failure { throw failure }
+        if activeFile == nil { throw StorageError.closed }
+    }
+
+    private func enterFailedState(_ error: any Error) -> StorageError {
+        let failed = StorageError.failed(cause: Self.storageError(error))
+        failure = failed
+        return failed
+    }
+
+    private var syncs: Bool { options.syncPolicy == .always }
+
+    private func writeBatch(_ buffer: [UInt8]) throws {
+        if activeSizeBytes > activeInitialSizeBytes
+            && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
+        {
+            try startSegment(sequence: segments[segments.count - 1].sequence + 1)
+        }
+        guard let activeFile else { throw StorageError.closed }
+        try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
+        activeSizeBytes += UInt64(buffer.count)
+        if syncs {
+            try fileSystem.syncData(activeFile)
+            walSyncCount += 1
+        }
+    }
+
+    /// Creates the next segment: header plus the current hard state, durable (file and directory) before use.
+    private func startSegment(sequence: UInt64) throws {
+        let path = joinPath(options.directory, WALFormat.segmentName(sequence: sequence))
+        var bytes = WALFormat.segmentHeader(clusterID: options.clusterID, nodeID: options.nodeID, sequence: sequence)
+        WALFormat.appendHardState(hardState, to: &bytes)
+        let file = try fileSystem.open(path, options: .createNew)
+        do {
+            try fileSystem.write(file, at: 0, bytes: bytes)
+            if syncs {
+                try fileSystem.syncData(file)
+                try fileSystem.syncDirectory(at: options.directory)
+            }
+        } catch {
+            fileSystem.close(file)
+            throw error
+        }
+        if let activeFile { fileSystem.close(activeFile) }
+        activeFile = file
+        activeSizeBytes = UInt64(bytes.count)
+        activeInitialSizeBytes = activeSizeBytes
+        segments.append(Segment(sequence: sequence, path: path, maxIndex: 0))
+    }
+
+    /// Temp file, sync, rename, sync directory: a snapshot file is either complete or absent after a crash.
+    private func writeSnapshotFile(_ snapshot: Snapshot) throws {
+        let name = SnapshotFormat.fileName(index: snapshot.metadata.index, term: snapshot.metadata.term)
+        let path = joinPath(options.directory, name)
+        // A transfer installed through SnapshotStager is already in place and verified.
+        if fileSystem.fileExists(at: path) { return }
+        let temporaryPath = path + ".tmp"
+        let file = try fileSystem.open(temporaryPath, options: .createOrTruncate)
+        do {
+            try fileSystem.write(file, at: 0, bytes: SnapshotFormat.encode(snapshot, clusterID: options.clusterID))
+            if syncs { try fileSystem.sync(file) }
+        } catch {
+            fileSystem.close(file)
+            throw error
+        }
+        fileSystem.close(file)
+        try fileSystem.rename(from: temporaryPath, to: path)
+        if syncs { try fileSystem.syncDirectory(at: options.directory) }
+    }
+
+    /// Deletes the oldest segments whose every entry the durable snapshot covers (never the active one), and
+    /// snapshot files beyond the retention count (never the newest).
+    private func compact() throws {
+        var removedAny = false
+        while segments.count > 1 && segments[0].maxIndex <= snapshotIndex.rawValue {
+            try fileSystem.removeFile(at: segments[0].path)
+            segments.removeFirst()
+            removedAny = true
+        }
+        let snapshotNames = try fileSystem.contentsOfDirectory(at: options.directory)
+            .compactMap { name in SnapshotFormat.parseFileName(name).map { (name: name, index: $0.index) } }
+            .sorted { $0.index > $1.index }
+        for old in snapshotNames.dropFirst(options.retainedSnapshotCount) where old.index < snapshotIndex {
+            try fileSystem.removeFile(at: joinPath(options.directory, old.name))
+            removedAny = true
+        }
+        if removedAny && syncs { try fileSystem.syncDirectory(at: options.directory) }
+    }
+}
+
+/// Rebuilds the durable state from the files of a data directory.
+private struct Recovery {
+    let options: StorageOptions
+    let fileSystem: any FileSystem
+    var hardState = HardState()
+    var snapshot: Snapshot?
+    var entries: [Entry] = []
+    var segments: [NodeStorage.Segment] = []
+    var activeFile: OpenFile?
+    var activeSizeBytes: UInt64 = 0
+    var repairs: [RecoveryRepair] = []
+
+    /// The last index of the log as the writer saw it at this point of the replay (may be below the snapshot).
+    private var liveLastIndex: UInt64 = 0
+    /// The term the replayed log had at the snapshot index, when known (§7 check).
+    private var termAtSnapshotIndex: Term?
+
+    init(options: StorageOptions, fileSystem: any FileSystem) throws {
+        self.options = options
+        self.fileSystem = fileSystem
+    }
+
+    var snapshotIndex: UInt64 { snapshot?.metadata.index.rawValue ?? 0 }
+
+    mutating func run() throws {
+        let directory = options.directory
+        let names = try fileSystem.contentsOfDirectory(at: directory).sorted()
+        for name in names where name.hasSuffix(".tmp") {
+            let path = joinPath(directory, name)
+            try fileSystem.removeFile(at: path)
+            repairs.append(.removedTemporaryFile(path: path))
+        }
+        let snapshots = names.compactMap { name in SnapshotFormat.parseFileName(name).map { (name, $0.index) } }
+            .sorted { $0.1 > $1.1 }
+        if let newest = snapshots.first {
+            // A damaged newest snapshot is an error, not a fallback: the log before it may already be gone.
+            snapshot = try NodeStorage.loadSnapshot(
+                path: joinPath(directory, newest.0), options: options, fileSystem: fileSystem)
+        }
+        liveLastIndex = snapshotIndex
+        termAtSnapshotIndex = nil
+        let sequences = names.compactMap(WALFormat.parseSegmentName).sorted()
+        for (position, sequence) in sequences.enumerated() {
+            let path = joinPath(directory, WALFormat.segmentName(sequence: sequence))
+            if position > 0 && sequence != sequences[position - 1] + 1 {
+                throw StorageError.corrupt(
+                    path: path, byteOffset: 0,
+                    reason: "segment \(WALFormat.segmentName(sequence: sequences[position - 1] + 1)) is missing")
+            }
+            try replaySegment(path: path, sequence: sequence, isLast: position == sequences.count - 1)
+        }
+        if let snapshot, !entries.isEmpty, let termAtSnapshotIndex, termAtSnapshotIndex != snapshot.metadata.term {
+            repairs.append(
+                .discardedEntriesSupersededBySnapshot(snapshotIndex: snapshot.metadata.index, count: entries.count))
+            entries.removeAll()
+        }
+    }
+
+    private mutating func replaySegment(path: String, sequence: UInt64, isLast: Bool) throws {
+        let file = try fileSystem.open(path, options: isLast ? .readWrite : .readOnly)
+        var keepOpen = false
+        defer { if !keepOpen { fileSystem.close(file) } }
+        let bytes = try fileSystem.readAll(file)
+        let headerBytes = WALFormat.segmentHeaderBytes
+        let headerIsBlank = bytes.prefix(headerBytes).allSatisfy { $0 == 0 }
+        if isLast && (bytes.count < headerBytes || (headerIsBlank && bytes.allSatisfy { $0 == 0 })) {
+            // Created, but the crash came before its header was durable: it never held a record.
+            try fileSystem.removeFile(at: path)
+            try fileSystem.syncDirectory(at: options.directory)
+            repairs.append(.removedIncompleteSegment(path: path, sizeBytes: UInt64(bytes.count)))
+            return
+        }
+        let header: WALFormat.SegmentHeader
+        switch WALFormat.parseSegmentHeader(bytes) {
+        case .success(let parsed): header = parsed
+        case .failure(.incomplete):
+            throw StorageError.corrupt(path: path, byteOffset: UInt64(bytes.count), reason: "segment header incomplete")
+        case .failure(.badMagic):
+            throw StorageError.corrupt(path: path, byteOffset: 0, reason: "not a WAL segment (bad magic)")
+        case .failure(.badChecksum):
+            throw StorageError.corrupt(path: path, byteOffset: 40, reason: "segment header checksum mismatch")
+        }
+        guard header.version == WALFormat.version else {
+            throw StorageError.unsupportedVersion(path: path, version: header.version)
+        }
+        guard header.clusterID == options.clusterID else {
+            throw StorageError.foreignDirectory(
+                path: options.directory,
+                reason: "\(path) belongs to cluster \(header.clusterID), this node is in cluster \(options.clusterID)")
+        }
+        guard header.nodeID == options.nodeID else {
+            throw StorageError.foreignDirectory(
+                path: options.directory,
+                reason: "\(path) belongs to node \(header.nodeID), this node is \(options.nodeID)")
+        }
+        guard header.sequence == sequence else {
+            throw StorageError.corrupt(
+                path: path, byteOffset: 32, reason: "header names sequence \(header.sequence), file name \(sequence)")
+        }
+        var maxIndex: UInt64 = 0
+        let end = try WALFormat.scan(bytes, path: path, isLastSegment: isLast) { record, offset in
+            try apply(record, path: path, byteOffset: offset, maxIndex: &maxIndex)
+        }
+        var sizeBytes = UInt64(bytes.count)
+        if case .tornTail(let offset, let reason) = end {
+            try fileSystem.truncate(file, toSizeBytes: UInt64(offset))
+            try fileSystem.syncData(file)
+            sizeBytes = UInt64(offset)
+            repairs.append(
+                .truncatedTornTail(
+                    path: path, byteOffset: UInt64(offset), discardedBytes: UInt64(bytes.count - offset), reason: reason
+                ))
+        }
+        segments.append(NodeStorage.Segment(sequence: sequence, path: path, maxIndex: maxIndex))
+        if isLast {
+            keepOpen = true
+            activeFile = file
+            activeSizeBytes = sizeBytes
+        }
+    }
+
+    private mutating func apply(_ record: WALRecord, path: String, byteOffset: Int, maxIndex: inout UInt64) throws {
+        let snapshotIndex = self.snapshotIndex
+        switch record {
+        case .hardState(let state):
+            hardState = state
+        case .logReset(let index, let term):
+            maxIndex = max(maxIndex, index.rawValue)
+            guard index.rawValue <= snapshotIndex else {
+                throw StorageError.corrupt(
+                    path: path, byteOffset: UInt64(byteOffset),
+                    reason: "the log was reset to a snapshot at index \(index), but the newest snapshot file is at"
+                        + " \(snapshotIndex): that snapshot file is missing")
+            }
+            entries.removeAll()
+            liveLastIndex = index.rawValue
+            termAtSnapshotIndex = index.rawValue == snapshotIndex ? term : nil
+        case .entry(let entry):
+            let index = entry.index.rawValue
+            maxIndex = max(maxIndex, index)
+            if index <= snapshotIndex {
+                // Covered by the snapshot; it still truncates whatever the replay held after it.
+                entries.removeAll()
+                liveLastIndex = index
+                termAtSnapshotIndex = index == snapshotIndex ? entry.term : nil
+                return
+            }
+            guard index <= liveLastIndex + 1, index > 0 else {
+                throw StorageError.corrupt(
+                    path: path, byteOffset: UInt64(byteOffset),
+                    reason: "entry \(index) leaves a gap after index \(liveLastIndex)")
+            }
+            let keptCount = Int(index - snapshotIndex - 1)
+            if keptCount < entries.count { entries.removeLast(entries.count - keptCount) }
+            entries.append(entry)
+            liveLastIndex = index
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import RaftCore
+
+/// The on-disk layout of a snapshot file. All integers are little-endian.
+///
+/// File `snap-<index as 16 hex digits>-<term as 16 hex digits>.snap`:
+///
+///     magic "RAFTSNAP" | version u32 | voter count u32 | cluster id u64 | index u64 | term u64
+///     | voters u64 × count | data length u64 | data | CRC-32C of every byte before it u32
+///
+/// The node id is deliberately absent: a follower installs the file its leader wrote, byte for byte.
+enum SnapshotFormat {
+    static let magic: [UInt8] = Array("RAFTSNAP".utf8)
+    static let version: UInt32 = 1
+    static let fixedHeaderBytes = 40
+    static let trailerBytes = 4
+    /// Bounds the voter list a damaged or hostile header could claim.
+    static let maxVoterCount = 4096
+
+    static func fileName(index: LogIndex, term: Term) -> String {
+        "snap-\(hex16(index.rawValue))-\(hex16(term.rawValue)).snap"
+    }
+
+    static func parseFileName(_ name: String) -> (index: LogIndex, term: Term)? {
+        guard name.hasPrefix("snap-"), name.hasSuffix(".snap"), name.count == 5 + 16 + 1 + 16 + 5 else { return nil }
+        let body = name.dropFirst(5).dropLast(5)
+        guard let index = UInt64(body.prefix(16), radix: 16), let term = UInt64(body.suffix(16), radix: 16) else {
+            return nil
+        }
+        return (LogIndex(index), Term(term))
+    }
+
+    static func encode(_ snapshot: Snapshot, clusterID: ClusterID) -> [UInt8] {
+        var bytes = magic
+        bytes.reserveCapacity(fixedHeaderBytes + 8 * snapshot.metadata.voters.count + 12 + snapshot.data.count)
+        bytes.appendLittleEndian(version)
+        bytes.appendLittleEndian(UInt32(snapshot.metadata.voters.count))
+        bytes.appendLittleEndian(clusterID.rawValue)
+        bytes.appendLittleEndian(snapshot.metadata.index.rawValue)
+        bytes.appendLittleEndian(snapshot.metadata.term.rawValue)
+        for voter in snapshot.metadata.voters { bytes.appendLittleEndian(voter.rawValue) }
+        bytes.appendLittleEndian(UInt64(snapshot.data.count))
+        bytes.append(contentsOf: snapshot.data)
+        bytes.appendLittleEndian(CRC32C.checksum(bytes))
+        return bytes
+    }
+
+    struct Header {
+        var clusterID: ClusterID
+        var metadata: SnapshotMetadata
+        var dataLengthBytes: UInt64
+        /// Offset of the first data byte.
+        var headerBytes: Int
+    }
+
+    /// Parses the header from a prefix of the file; nil when the prefix is too short to hold it.
+    static func parseHeader(_ bytes: [UInt8], path: String) throws -> Header? {
+        guard bytes.count >= fixedHeaderBytes else { return nil }
+        guard Array(bytes[0..<8]) == magic else {
+            throw StorageError.corrupt(path: path, byteOffset: 0, reason: "not a snapshot file (bad magic)")
+        }
+        let version: UInt32 = bytes.loadLittleEndian(at: 8)
+        guard version == Self.version else { throw StorageError.unsupportedVersion(path: path, version: version) }
+        let voterCount = Int(bytes.loadLittleEndian(at: 12, as: UInt32.self))
+        guard voterCount <= maxVoterCount else {
+            throw StorageError.corrupt(path: path, byteOffset: 12, reason: "implausible voter count \(voterCount)")
+        }
+        let headerBytes = fixedHeaderBytes + 8 * voterCount + 8
+        guard bytes.count >= headerBytes else { return nil }
+        let voters = (0..<voterCount).map { NodeID(bytes.loadLittleEndian(at: fixedHeaderBytes + 8 * $0)) }
+        let metadata = SnapshotMetadata(
+            index: LogIndex(bytes.loadLittleEndian(at: 24)), term: Term(bytes.loadLittleEndian(at: 32)), voters: voters)
+        return Header(
+            clusterID: ClusterID(bytes.loadLittleEndian(at: 16)), metadata: metadata,
+            dataLengthBytes: bytes.loadLittleEndian(at: headerBytes - 8), headerBytes: headerBytes)
+    }
+
+    /// Decodes and verifies a whole snapshot file.
+    static func decode(_ bytes: [UInt8], path: String, clusterID: ClusterID) throws -> Snapshot {
+        guard let header = try parseHeader(bytes, path: path) else {
+            throw StorageError.corrupt(
+                path: path, byteOffset: UInt64(bytes.count), reason: "snapshot file truncated inside its header")
+        }
+        let expectedBytes = UInt64(header.headerBytes) + header.dataLengthBytes + UInt64(trailerBytes)
+        guard UInt64(bytes.count) == expectedBytes else {
+            throw StorageError.corrupt(
+                path: path, byteOffset: UInt64(bytes.count),
+                reason: "snapshot file is \(bytes.count) bytes, its header says \(expectedBytes)")
+        }
+        let checksumOffset = bytes.count - trailerBytes
+        let stored: UInt32 = bytes.loadLittleEndian(at: checksumOffset)
+        let actual = bytes.withUnsafeBytes {
+            CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<checksumOffset]))
+        }
+        guard stored == actual else {
+            throw StorageError.corrupt(
+                path: path, byteOffset: UInt64(checksumOffset), reason: "snapshot checksum mismatch")
+        }
+        guard header.clusterID == clusterID else {
+            throw StorageError.foreignDirectory(
+                path: path, reason: "snapshot belongs to cluster \(header.clusterID), expected \(clusterID)")
+        }
+        return Snapshot(metadata: header.metadata, data: Array(bytes[header.headerBytes..<checksumOffset]))
+    }
+}

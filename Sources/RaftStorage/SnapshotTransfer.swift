@@ -1,0 +1,161 @@
+import RaftCore
+
+/// Reads a snapshot file in fixed-size chunks for sending to a follower, so a transfer never holds more than one
+/// chunk in memory. The chunks are the file's raw bytes, checksum trailer included; ``SnapshotStager`` verifies
+/// them on the receiving side.
+public final class SnapshotChunkReader {
+    public let path: String
+    public let chunkSizeBytes: Int
+    /// The file's total size; the sum of all chunks.
+    public let totalBytes: UInt64
+    /// Bytes handed out so far; the offset of the next chunk.
+    public private(set) var offsetBytes: UInt64 = 0
+    private let fileSystem: any FileSystem
+    private var file: OpenFile?
+
+    public init(path: String, chunkSizeBytes: Int, fileSystem: any FileSystem = PosixFileSystem()) throws {
+        precondition(chunkSizeBytes > 0, "chunkSizeBytes must be positive")
+        self.path = path
+        self.chunkSizeBytes = chunkSizeBytes
+        self.fileSystem = fileSystem
+        do {
+            let file = try fileSystem.open(path, options: .readOnly)
+            self.file = file
+            totalBytes = try fileSystem.size(of: file)
+        } catch {
+            if let file { fileSystem.close(file) }
+            throw NodeStorage.storageError(error)
+        }
+    }
+
+    deinit {
+        if let file { fileSystem.close(file) }
+    }
+
+    /// The next chunk with its offset in the file, or nil after the last one.
+    public func nextChunk() throws -> (offsetBytes: UInt64, bytes: [UInt8])? {
+        guard let file, offsetBytes < totalBytes else { return nil }
+        let count = Int(min(UInt64(chunkSizeBytes), totalBytes - offsetBytes))
+        let bytes: [UInt8]
+        do {
+            bytes = try fileSystem.read(file, at: offsetBytes, count: count)
+        } catch {
+            throw StorageError.io(error)
+        }
+        guard bytes.count == count else {
+            throw StorageError.snapshotTransfer(reason: "\(path) shrank while being read at offset \(offsetBytes)")
+        }
+        defer { offsetBytes += UInt64(count) }
+        return (offsetBytes, bytes)
+    }
+}
+
+/// Receives a snapshot file chunk by chunk on a follower, into a temporary file in the data directory, and
+/// installs it under its final name only after the whole file verified (checksum, cluster id, length).
+///
+/// One transfer at a time per data directory: the temporary file has a fixed name, and starting a new stager
+/// discards an unfinished transfer.
+///
+/// Invariants: chunks must arrive in order without gaps (``receive(offsetBytes:bytes:)`` checks the offset); at
+/// most one chunk is held in memory; an unverified file never carries a snapshot name, and recovery deletes
+/// leftover temporary files. After ``finish()`` hand the returned metadata to the core; when the core's `Ready`
+/// carries that snapshot, ``NodeStorage/save(hardState:snapshot:entries:)`` finds the file already in place.
+public final class SnapshotStager {
+    public let directory: String
+    public let clusterID: ClusterID
+    public let syncPolicy: SyncPolicy
+    private let fileSystem: any FileSystem
+    private let temporaryPath: String
+    private var file: OpenFile?
+    public private(set) var receivedBytes: UInt64 = 0
+    /// CRC of all received bytes except the last four, which may be the trailer.
+    private var runningCRC: UInt32 = 0
+    private var heldBack: [UInt8] = []
+
+    static let temporaryName = "incoming-snapshot.tmp"
+
+    public init(
+        directory: String, clusterID: ClusterID, syncPolicy: SyncPolicy = .always,
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
+        self.directory = directory
+        self.clusterID = clusterID
+        self.syncPolicy = syncPolicy
+        self.fileSystem = fileSystem
+        temporaryPath = joinPath(directory, Self.temporaryName)
+        do {
+            file = try fileSystem.open(temporaryPath, options: .createOrTruncate)
+        } catch {
+            throw StorageError.io(error)
+        }
+    }
+
+    deinit {
+        abort()
+    }
+
+    /// Appends the chunk that starts at `offsetBytes`, which must equal ``receivedBytes``.
+    public func receive(offsetBytes: UInt64, bytes: [UInt8]) throws {
+        guard let file else { throw StorageError.closed }
+        guard offsetBytes == receivedBytes else {
+            throw StorageError.snapshotTransfer(
+                reason: "chunk at offset \(offsetBytes), expected offset \(receivedBytes) (chunks must arrive in order)"
+            )
+        }
+        do {
+            try fileSystem.write(file, at: offsetBytes, bytes: bytes)
+        } catch {
+            throw StorageError.io(error)
+        }
+        receivedBytes += UInt64(bytes.count)
+        heldBack.append(contentsOf: bytes)
+        if heldBack.count > 4 {
+            let checkedCount = heldBack.count - 4
+            runningCRC = heldBack.withUnsafeBytes {
+                CRC32C.update(runningCRC, UnsafeRawBufferPointer(rebasing: $0[0..<checkedCount]))
+            }
+            heldBack.removeFirst(checkedCount)
+        }
+    }
+
+    /// Verifies the received file and renames it into place (durably). Returns the snapshot's metadata.
+    public func finish() throws -> SnapshotMetadata {
+        guard let file else { throw StorageError.closed }
+        do {
+            guard heldBack.count == 4, runningCRC == heldBack.loadLittleEndian(at: 0, as: UInt32.self) else {
+                throw StorageError.snapshotTransfer(reason: "checksum mismatch after \(receivedBytes) bytes")
+            }
+            let prefix = try fileSystem.read(file, at: 0, count: 64 * 1024)
+            guard let header = try SnapshotFormat.parseHeader(prefix, path: temporaryPath) else {
+                throw StorageError.snapshotTransfer(reason: "received \(receivedBytes) bytes, too short for a header")
+            }
+            guard header.clusterID == clusterID else {
+                throw StorageError.snapshotTransfer(
+                    reason: "snapshot belongs to cluster \(header.clusterID), expected \(clusterID)")
+            }
+            let expectedBytes = UInt64(header.headerBytes) + header.dataLengthBytes + 4
+            guard expectedBytes == receivedBytes else {
+                throw StorageError.snapshotTransfer(
+                    reason: "received \(receivedBytes) bytes, the header says \(expectedBytes)")
+            }
+            if syncPolicy == .always { try fileSystem.sync(file) }
+            fileSystem.close(file)
+            self.file = nil
+            let name = SnapshotFormat.fileName(index: header.metadata.index, term: header.metadata.term)
+            try fileSystem.rename(from: temporaryPath, to: joinPath(directory, name))
+            if syncPolicy == .always { try fileSystem.syncDirectory(at: directory) }
+            return header.metadata
+        } catch {
+            abort()
+            throw NodeStorage.storageError(error)
+        }
+    }
+
+    /// Drops a transfer in progress and its temporary file.
+    public func abort() {
+        guard let file else { return }
+        fileSystem.close(file)
+        self.file = nil
+        try? fileSystem.removeFile(at: temporaryPath)
+    }
+}

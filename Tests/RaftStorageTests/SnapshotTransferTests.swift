@@ -1,0 +1,108 @@
+import RaftCore
+import RaftStorage
+import Testing
+
+@Suite("Snapshot transfer")
+struct SnapshotTransferTests {
+    /// A leader's storage holding a snapshot with `payloadBytes` of state.
+    func leaderWithSnapshot(payloadBytes: Int) throws -> (InMemoryFileSystem, NodeStorage, Snapshot) {
+        let fileSystem = InMemoryFileSystem()
+        let storage = try NodeStorage(options: options(directory: "/leader", node: 2), fileSystem: fileSystem)
+        try storage.append(makeEntries(1...50, term: 4))
+        let state = Snapshot(
+            metadata: SnapshotMetadata(index: 40, term: 4, voters: [1, 2, 3]),
+            data: (0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        try storage.saveSnapshot(state)
+        return (fileSystem, storage, state)
+    }
+
+    @Test func chunkedTransferInstallsTheSnapshotOnTheFollower() throws {
+        let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 10_000)
+        let reader = try SnapshotChunkReader(
+            path: leader.newestSnapshotPath!, chunkSizeBytes: 777, fileSystem: leaderFS)
+        let followerFS = InMemoryFileSystem()
+        let follower = try NodeStorage(options: options(), fileSystem: followerFS)
+        try follower.append(makeEntries(1...3, term: 1))
+        let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
+        var chunkCount = 0
+        while let chunk = try reader.nextChunk() {
+            #expect(chunk.bytes.count <= 777)
+            try stager.receive(offsetBytes: chunk.offsetBytes, bytes: chunk.bytes)
+            chunkCount += 1
+        }
+        #expect(chunkCount == Int((reader.totalBytes + 776) / 777))
+        let metadata = try stager.finish()
+        #expect(metadata == state.metadata)
+        // The core hands the snapshot back in Ready, without the bytes: storage finds the installed file.
+        try follower.save(
+            hardState: HardState(term: 4, vote: nil, commit: 40), snapshot: Snapshot(metadata: metadata, data: []))
+        follower.close()
+        followerFS.simulateCrash()
+        let reopened = try NodeStorage(options: options(), fileSystem: followerFS)
+        #expect(reopened.recovery.state.snapshot == state)
+        #expect(reopened.recovery.state.entries.isEmpty)
+        #expect(reopened.lastIndex == 40)
+    }
+
+    @Test func corruptedChunkIsRejectedAndNothingIsInstalled() throws {
+        let (leaderFS, leader, _) = try leaderWithSnapshot(payloadBytes: 5_000)
+        let reader = try SnapshotChunkReader(
+            path: leader.newestSnapshotPath!, chunkSizeBytes: 1024, fileSystem: leaderFS)
+        let followerFS = InMemoryFileSystem()
+        try followerFS.createDirectory(at: testDirectory)
+        let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
+        while var chunk = try reader.nextChunk() {
+            if chunk.offsetBytes == 2048 { chunk.bytes[100] ^= 0x40 }
+            try stager.receive(offsetBytes: chunk.offsetBytes, bytes: chunk.bytes)
+        }
+        let error = #expect(throws: StorageError.self) { try stager.finish() }
+        #expect(error?.description.contains("checksum mismatch") == true)
+        #expect(try followerFS.contentsOfDirectory(at: testDirectory).isEmpty)
+    }
+
+    @Test func outOfOrderChunkIsRejected() throws {
+        let (leaderFS, leader, _) = try leaderWithSnapshot(payloadBytes: 5_000)
+        let reader = try SnapshotChunkReader(
+            path: leader.newestSnapshotPath!, chunkSizeBytes: 1024, fileSystem: leaderFS)
+        let followerFS = InMemoryFileSystem()
+        try followerFS.createDirectory(at: testDirectory)
+        let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
+        _ = try reader.nextChunk()
+        let second = try reader.nextChunk()!
+        let error = #expect(throws: StorageError.self) {
+            try stager.receive(offsetBytes: second.offsetBytes, bytes: second.bytes)
+        }
+        #expect(error?.description.contains("expected offset 0") == true)
+    }
+
+    @Test func snapshotOfAnotherClusterIsRejected() throws {
+        let (leaderFS, leader, _) = try leaderWithSnapshot(payloadBytes: 100)
+        let followerFS = InMemoryFileSystem()
+        try followerFS.createDirectory(at: testDirectory)
+        let stager = try SnapshotStager(directory: testDirectory, clusterID: ClusterID(0xFFFF), fileSystem: followerFS)
+        try stager.receive(offsetBytes: 0, bytes: leaderFS.contents(of: leader.newestSnapshotPath!)!)
+        let error = #expect(throws: StorageError.self) { try stager.finish() }
+        #expect(error?.description.contains("cluster") == true)
+    }
+}
+
+@Suite("Snapshot reader")
+struct SnapshotReaderTests {
+    @Test func readerUsesTheConfiguredChunkSizeAndReassemblesTheFile() throws {
+        let fileSystem = InMemoryFileSystem()
+        var small = options()
+        small.snapshotChunkSizeBytes = 100
+        let storage = try NodeStorage(options: small, fileSystem: fileSystem)
+        #expect(try storage.newestSnapshotReader() == nil)
+        try storage.append(makeEntries(1...5))
+        try storage.saveSnapshot(
+            Snapshot(metadata: SnapshotMetadata(index: 5, term: 1, voters: [1]), data: Array(repeating: 9, count: 950)))
+        let reader = try #require(try storage.newestSnapshotReader())
+        var bytes: [UInt8] = []
+        while let chunk = try reader.nextChunk() {
+            #expect(chunk.bytes.count <= 100)
+            bytes += chunk.bytes
+        }
+        #expect(bytes == fileSystem.contents(of: storage.newestSnapshotPath!))
+    }
+}
