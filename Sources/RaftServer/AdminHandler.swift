@@ -63,7 +63,8 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         if error is AdminLineDecoder.LineTooLong {
             send(
                 context.channel, id: nil,
-                error: AdminError(code: "line_too_long", message: "request lines are limited to \(AdminProtocol.maxLineBytes) bytes"))
+                error: AdminError(
+                    code: "line_too_long", message: "request lines are limited to \(AdminProtocol.maxLineBytes) bytes"))
         }
         context.close(promise: nil)
     }
@@ -84,7 +85,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         if let version = request.v, version != AdminProtocol.version {
             send(
                 context.channel, id: request.id,
-                error: AdminError(code: "unsupported_version", message: "protocol version \(version); this node speaks \(AdminProtocol.version)"))
+                error: AdminError(
+                    code: "unsupported_version",
+                    message: "protocol version \(version); this node speaks \(AdminProtocol.version)"))
             return
         }
         handle(request, context: context)
@@ -100,22 +103,31 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             reply(channel, id, shell.withRaft { raft in raft.campaign() }.map { Ack() })
         case "transfer-leader":
             guard let target = request.to.flatMap(NodeID.init(parsing:)) else {
-                return send(channel, id: id, error: AdminError(code: "bad_request", message: "transfer-leader needs \"to\": a node id such as \"n2\""))
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "bad_request", message: "transfer-leader needs \"to\": a node id such as \"n2\""))
             }
             guard shell.config.peers[target] != nil else {
-                return send(channel, id: id, error: AdminError(code: "unknown_node", message: "\(target) is not a member of this cluster"))
+                return send(
+                    channel, id: id,
+                    error: AdminError(code: "unknown_node", message: "\(target) is not a member of this cluster"))
             }
             reply(channel, id, shell.withRaft { raft in try raft.transferLeadership(to: target) }.map { Ack() })
         case "block", "unblock":
             guard let peers = parseNodes(request.peers, channel, id), !peers.isEmpty else {
                 if request.peers?.isEmpty ?? true {
-                    send(channel, id: id, error: AdminError(code: "bad_request", message: "\(request.op) needs \"peers\""))
+                    send(
+                        channel, id: id,
+                        error: AdminError(code: "bad_request", message: "\(request.op) needs \"peers\""))
                 }
                 return
             }
             let direction = request.direction ?? "both"
             guard ["both", "in", "out"].contains(direction) else {
-                return send(channel, id: id, error: AdminError(code: "bad_request", message: "direction must be both, in or out"))
+                return send(
+                    channel, id: id,
+                    error: AdminError(code: "bad_request", message: "direction must be both, in or out"))
             }
             let future = shell.loop.flatSubmit { () -> EventLoopFuture<AdminBlocked> in
                 var inbound = self.shell.blockedInbound
@@ -151,7 +163,8 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
                 channel, id: id,
                 error: AdminError(
                     code: "unknown_op",
-                    message: "unknown op \"\(request.op)\"; known: \(AdminProtocol.operations.joined(separator: ", "))"))
+                    message: "unknown op \"\(request.op)\"; known: \(AdminProtocol.operations.joined(separator: ", "))")
+            )
         }
     }
 
@@ -165,7 +178,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         var nodes: [NodeID] = []
         for name in names ?? [] {
             guard let node = NodeID(parsing: name), shell.config.peers[node] != nil, node != shell.config.nodeID else {
-                send(channel, id: id, error: AdminError(code: "unknown_node", message: "\(name) is not a peer of this node"))
+                send(
+                    channel, id: id,
+                    error: AdminError(code: "unknown_node", message: "\(name) is not a peer of this node"))
                 return nil
             }
             nodes.append(node)
@@ -305,7 +320,8 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         enum Keys: String, CodingKey { case v, id, ok }
     }
 
-    private func reply<T: Encodable & Sendable>(_ channel: Channel, _ id: AdminRequestID?, _ future: EventLoopFuture<T>) {
+    private func reply<T: Encodable & Sendable>(_ channel: Channel, _ id: AdminRequestID?, _ future: EventLoopFuture<T>)
+    {
         future.whenComplete { result in
             switch result {
             case .success(let value):
@@ -340,7 +356,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write<T: Encodable>(_ channel: Channel, _ value: T) {
-        guard var data = try? JSONEncoder().encode(value) else { return }
+        guard var data = try? HTTPAPIHandler.jsonEncoder.encode(value) else { return }
         data.append(UInt8(ascii: "\n"))
         var buffer = channel.allocator.buffer(capacity: data.count)
         buffer.writeBytes(data)

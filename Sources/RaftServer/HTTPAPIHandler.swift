@@ -34,12 +34,16 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             body.clear()
             rejected = false
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                reject(context, .payloadTooLarge, "value_too_large", "the value is \(length) bytes; the limit is \(maxBodyBytes)")
+                reject(
+                    context, .payloadTooLarge, "value_too_large",
+                    "the value is \(length) bytes; the limit is \(maxBodyBytes)")
             }
         case .body(var chunk):
             guard !rejected else { return }
             if body.readableBytes + chunk.readableBytes > maxBodyBytes {
-                reject(context, .payloadTooLarge, "value_too_large", "the value exceeds the limit of \(maxBodyBytes) bytes")
+                reject(
+                    context, .payloadTooLarge, "value_too_large", "the value exceeds the limit of \(maxBodyBytes) bytes"
+                )
                 return
             }
             body.writeBuffer(&chunk)
@@ -53,7 +57,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
             if case .headerOverflow = parserError {
-                respondAndClose(context, .requestHeaderFieldsTooLarge, "header_too_large", "request headers are too large")
+                respondAndClose(
+                    context, .requestHeaderFieldsTooLarge, "header_too_large", "request headers are too large")
             } else {
                 respondAndClose(context, .badRequest, "bad_request", "malformed HTTP request: \(parserError)")
             }
@@ -110,7 +115,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let idempotencyKey = head.headers.first(name: "idempotency-key")
             if let idempotencyKey, idempotencyKey.utf8.count > 256 || idempotencyKey.isEmpty {
                 return respond(
-                    context, head, .badRequest, error: ("bad_idempotency_key", "Idempotency-Key must be 1 to 256 bytes"))
+                    context, head, .badRequest, error: ("bad_idempotency_key", "Idempotency-Key must be 1 to 256 bytes")
+                )
             }
             let command = KVCommand(
                 operation: head.method == .PUT ? .put : .delete, key: key, value: head.method == .PUT ? body : [],
@@ -166,7 +172,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         shell.status().hop(to: context.eventLoop).whenComplete { result in
             switch result {
             case .success(let status):
-                let json = (try? JSONEncoder().encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                let json = (try? Self.jsonEncoder.encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                 self.respond(context, head, .ok, json: json)
             case .failure(let error):
                 self.respondFailure(context, head, error)
@@ -181,7 +187,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         case .timeout:
             respond(
                 context, head, .gatewayTimeout,
-                error: ("timeout", "the request timed out; its outcome is unknown (safe to retry with the same Idempotency-Key)"))
+                error: (
+                    "timeout",
+                    "the request timed out; its outcome is unknown (safe to retry with the same Idempotency-Key)"
+                ))
+        case .outcomeUnknown(let reason):
+            respond(
+                context, head, .gatewayTimeout,
+                error: ("outcome_unknown", "\(reason); retry with the same Idempotency-Key"))
         case .storageFailed(let reason):
             respond(context, head, .serviceUnavailable, error: ("storage_failed", reason), retryAfter: true)
         case nil:
@@ -245,7 +258,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -253,6 +267,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     // MARK: - Parsing helpers
+
+    static let jsonEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     static func errorJSON(_ code: String, _ message: String) -> String {
         "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}}"

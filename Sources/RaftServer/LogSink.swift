@@ -43,7 +43,8 @@ public final class LogSink: Sendable {
     }
 
     public func write(level: Logger.Level, message: String, metadata: Logger.Metadata) {
-        var line = "\(Self.timestamp()) \(level.rawValue.uppercased()) \(nodeID) t\(term.load(ordering: .relaxed)) \(message)"
+        var line =
+            "\(Self.timestamp()) \(level.rawValue.uppercased()) \(nodeID) t\(term.load(ordering: .relaxed)) \(message)"
         for key in metadata.keys.sorted() { line += " \(key)=\(metadata[key]!)" }
         let subscribers = state.withLock { state -> [@Sendable (String) -> Void] in
             let bytes = Array((line + "\n").utf8)

@@ -88,7 +88,8 @@ public struct NodeConfiguration: Sendable {
         }
         if tickMilliseconds < 1 { return "the tick must be at least 1 ms" }
         if heartbeatMilliseconds < tickMilliseconds {
-            return "the heartbeat interval (\(heartbeatMilliseconds) ms) must be at least one tick (\(tickMilliseconds) ms)"
+            return
+                "the heartbeat interval (\(heartbeatMilliseconds) ms) must be at least one tick (\(tickMilliseconds) ms)"
         }
         if electionTimeoutMilliseconds.lowerBound <= heartbeatMilliseconds {
             return "the election timeout (\(electionTimeoutMilliseconds.lowerBound) ms) must exceed the heartbeat"

@@ -11,6 +11,9 @@ public enum ClientError: Error, Sendable, Hashable {
     case unavailable(String)
     /// The request did not complete in time; its outcome is unknown (HTTP 504).
     case timeout
+    /// The leader this write was forwarded to was replaced before the write was seen applied; it may or may not
+    /// be applied later (HTTP 504; safe to retry with the same Idempotency-Key).
+    case outcomeUnknown(String)
     /// Storage failed; this node accepts no more writes (HTTP 503).
     case storageFailed(String)
 }
@@ -65,7 +68,12 @@ final class NodeShell: @unchecked Sendable {
     struct PendingWrite {
         var promise: EventLoopPromise<KVApplyResult>
         var deadlineTick: UInt64
+        /// Where this node appended it as leader; nil when it was forwarded to a leader.
+        var index: LogIndex?
     }
+
+    /// Writes this node appended as leader, by index: if another entry is applied there, ours was overwritten.
+    private var pendingWriteIndexes: [LogIndex: UInt64] = [:]
 
     struct PendingRead {
         var key: [UInt8]
@@ -85,7 +93,9 @@ final class NodeShell: @unchecked Sendable {
             do {
                 try kv.restore(from: snapshot.data)
             } catch {
-                throw StartupError("the snapshot at index \(snapshot.metadata.index) in \(config.dataDirectory) does not decode (\(error)); restore the data directory from a backup or remove it to rejoin empty")
+                throw StartupError(
+                    "the snapshot at index \(snapshot.metadata.index) in \(config.dataDirectory) does not decode (\(error)); restore the data directory from a backup or remove it to rejoin empty"
+                )
             }
         }
         self.kv = kv
@@ -167,6 +177,7 @@ final class NodeShell: @unchecked Sendable {
         for (_, write) in pendingWrites { write.promise.fail(ClientError.unavailable("the node is shutting down")) }
         for (_, read) in pendingReads { read.promise.fail(ClientError.unavailable("the node is shutting down")) }
         pendingWrites.removeAll()
+        pendingWriteIndexes.removeAll()
         pendingReads.removeAll()
         storage.close()
     }
@@ -207,14 +218,20 @@ final class NodeShell: @unchecked Sendable {
             command.origin = self.config.nodeID
             command.sequence = sequence
             command.timestampMilliseconds = Self.wallClockMilliseconds()
+            let outcome: ProposeOutcome
             do {
-                try self.raft.propose(command.encoded())
+                outcome = try self.raft.propose(command.encoded())
             } catch {
-                return self.loop.makeFailedFuture(ClientError.unavailable(error.description))
+                return self.loop.makeFailedFuture(ClientError.unavailable("\(error)"))
+            }
+            var index: LogIndex?
+            if case .appended(let first, _) = outcome {
+                index = first
+                self.pendingWriteIndexes[first] = sequence
             }
             let promise = self.loop.makePromise(of: KVApplyResult.self)
             self.pendingWrites[sequence] = PendingWrite(
-                promise: promise, deadlineTick: self.ticks + self.requestTimeoutTicks)
+                promise: promise, deadlineTick: self.ticks + self.requestTimeoutTicks, index: index)
             self.scheduleFlush()
             return promise.futureResult
         }
@@ -230,7 +247,7 @@ final class NodeShell: @unchecked Sendable {
             do {
                 try self.raft.readIndex(ReadContext(context))
             } catch {
-                return self.loop.makeFailedFuture(ClientError.unavailable(error.description))
+                return self.loop.makeFailedFuture(ClientError.unavailable("\(error)"))
             }
             let promise = self.loop.makePromise(of: [UInt8]?.self)
             self.pendingReads[context] = PendingRead(
@@ -300,7 +317,8 @@ final class NodeShell: @unchecked Sendable {
                     try kv.restore(from: snapshot.data)
                     lastSnapshotIndex = snapshot.metadata.index
                 } catch {
-                    enterStorageFailure("snapshot from the leader at \(snapshot.metadata.index) does not decode: \(error)")
+                    enterStorageFailure(
+                        "snapshot from the leader at \(snapshot.metadata.index) does not decode: \(error)")
                     return
                 }
             }
@@ -308,11 +326,21 @@ final class NodeShell: @unchecked Sendable {
                 for subscriber in entrySubscribers.values { subscriber(work.entries) }
             }
             for entry in ready.committedEntries {
-                guard let result = kv.apply(entry) else { continue }
+                let result = kv.apply(entry)
+                if let sequence = pendingWriteIndexes.removeValue(forKey: entry.index),
+                    result?.origin != config.nodeID || result?.sequence != sequence,
+                    let lost = pendingWrites.removeValue(forKey: sequence)
+                {
+                    // A new leader overwrote the entry we appended: it was never committed and never will be.
+                    lost.promise.fail(
+                        ClientError.unavailable("leadership changed before the write committed; it was not applied"))
+                }
+                guard let result else { continue }
                 if case .malformed(let reason) = result.outcome {
                     logger.warning("skipped a malformed command at \(entry.index): \(reason)")
                 }
                 if result.origin == config.nodeID, let pending = pendingWrites.removeValue(forKey: result.sequence) {
+                    if let index = pending.index { pendingWriteIndexes[index] = nil }
                     pending.promise.succeed(result)
                 }
             }
@@ -324,7 +352,10 @@ final class NodeShell: @unchecked Sendable {
                     ClientError.unavailable("leadership changed before the read was confirmed"))
             }
             serveConfirmedReads()
-            for event in ready.events { record(event) }
+            for event in ready.events {
+                record(event)
+                if case .leaderChanged = event { failForwardedWrites() }
+            }
             raft.advance(ready)
             if kv.appliedIndex.rawValue >= lastSnapshotIndex.rawValue + UInt64(config.snapshotThresholdEntries) {
                 do {
@@ -334,6 +365,15 @@ final class NodeShell: @unchecked Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// Writes forwarded to a leader that is no longer the leader were most likely lost with it: answer now rather
+    /// than at the timeout. Their outcome is unknown, so the client retries with its Idempotency-Key.
+    private func failForwardedWrites() {
+        for (sequence, write) in pendingWrites where write.index == nil {
+            pendingWrites[sequence] = nil
+            write.promise.fail(ClientError.outcomeUnknown("the leader changed while the write was in flight"))
         }
     }
 
@@ -370,6 +410,7 @@ final class NodeShell: @unchecked Sendable {
         logger.critical("storage failed; this node accepts no more writes: \(reason)")
         for (_, write) in pendingWrites { write.promise.fail(ClientError.storageFailed(reason)) }
         pendingWrites.removeAll()
+        pendingWriteIndexes.removeAll()
         for (_, read) in pendingReads { read.promise.fail(ClientError.storageFailed(reason)) }
         pendingReads.removeAll()
     }
@@ -377,6 +418,7 @@ final class NodeShell: @unchecked Sendable {
     private func expireRequests() {
         for (sequence, write) in pendingWrites where write.deadlineTick <= ticks {
             pendingWrites[sequence] = nil
+            if let index = write.index { pendingWriteIndexes[index] = nil }
             write.promise.fail(ClientError.timeout)
         }
         for (context, read) in pendingReads where read.deadlineTick <= ticks {
@@ -409,7 +451,8 @@ final class NodeShell: @unchecked Sendable {
         case .steppedDown(_, let reason): ("stepped-down", reason)
         case .transferStarted(let to, _): ("transfer", "to \(to) started")
         case .transferAborted(let to, _): ("transfer", "to \(to) aborted")
-        case .snapshotInstalled(let index, let term): ("snapshot", "installed from leader at \(index) (term \(term.rawValue))")
+        case .snapshotInstalled(let index, let term):
+            ("snapshot", "installed from leader at \(index) (term \(term.rawValue))")
         case .logCompacted(let through): ("snapshot", "log compacted through \(through)")
         case .messageRejected(let from, let reason): ("rejected", "message from \(from): \(reason)")
         }

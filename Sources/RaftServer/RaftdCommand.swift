@@ -22,10 +22,14 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Every member's peer address: n1=HOST:PORT,n2=HOST:PORT,…")
     var peers: String
 
-    @Option(name: .long, help: "Directory for the write-ahead log, snapshots, raftd.log and admin.sock (created mode 0700).")
+    @Option(
+        name: .long, help: "Directory for the write-ahead log, snapshots, raftd.log and admin.sock (created mode 0700)."
+    )
     var dataDir: String
 
-    @Option(name: .long, help: "Cluster id (16 hex digits). Default: derived from --peers, so members started with the same list agree.")
+    @Option(
+        name: .long,
+        help: "Cluster id (16 hex digits). Default: derived from --peers, so members started with the same list agree.")
     var clusterId: String?
 
     @Option(name: .long, help: "Address to accept peer connections on. Default: this node's entry in --peers.")
@@ -43,10 +47,16 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Leader heartbeat interval, e.g. 50ms.")
     var heartbeat: String = "50ms"
 
-    @Option(name: .long, help: ArgumentHelp("Length of one consensus tick; timeouts are rounded to whole ticks.", visibility: .hidden))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Length of one consensus tick; timeouts are rounded to whole ticks.", visibility: .hidden))
     var tick: String = "10ms"
 
-    @Option(name: .long, help: "When to fsync the log: always (safe), or never (UNSAFE: acknowledged writes can be lost on a crash; for tests and benchmarks only).")
+    @Option(
+        name: .long,
+        help:
+            "When to fsync the log: always (safe), or never (UNSAFE: acknowledged writes can be lost on a crash; for tests and benchmarks only)."
+    )
     var fsync: String = "always"
 
     @Option(name: .long, help: "Take a snapshot after this many applied entries.")
@@ -92,11 +102,14 @@ public struct RaftdCommand: ParsableCommand {
 
     /// Turns the options into a validated configuration, with messages that name the offending option.
     func makeConfiguration() throws -> NodeConfiguration {
-        guard let nodeID = NodeID(parsing: id) else { throw ValidationError("--id must look like n1 or 1, not \"\(id)\"") }
+        guard let nodeID = NodeID(parsing: id) else {
+            throw ValidationError("--id must look like n1 or 1, not \"\(id)\"")
+        }
         var peerMap: [NodeID: HostPort] = [:]
         for item in peers.split(separator: ",") {
             let parts = item.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let peer = NodeID(parsing: parts[0]), let address = HostPort(parsing: parts[1]) else {
+            guard parts.count == 2, let peer = NodeID(parsing: parts[0]), let address = HostPort(parsing: parts[1])
+            else {
                 throw ValidationError("--peers entry \"\(item)\" is not ID=HOST:PORT (for example n1=127.0.0.1:2380)")
             }
             guard peerMap[peer] == nil else { throw ValidationError("--peers names \(peer) twice") }

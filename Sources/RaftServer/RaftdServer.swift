@@ -41,7 +41,8 @@ public final class RaftdServer: Sendable {
     public static func start(_ config: NodeConfiguration, echoLogToStderr: Bool = true) throws -> RaftdServer {
         if let problem = config.validate() { throw StartupError(problem) }
         if mkdir(config.dataDirectory, 0o700) != 0 && errno != EEXIST {
-            throw StartupError("cannot create the data directory \(config.dataDirectory): \(String(cString: strerror(errno)))")
+            throw StartupError(
+                "cannot create the data directory \(config.dataDirectory): \(String(cString: strerror(errno)))")
         }
         chmod(config.dataDirectory, 0o700)
         let sink = LogSink(
@@ -122,7 +123,8 @@ public final class RaftdServer: Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder(codec: codec)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(PeerFrameDecoder(codec: codec)))
                         try channel.pipeline.syncOperations.addHandler(PeerInboundHandler(shell: shell, logger: logger))
                     }
                 }
