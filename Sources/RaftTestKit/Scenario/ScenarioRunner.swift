@@ -3,12 +3,14 @@ import RaftCore
 /// Executes scenario commands (see ``ScenarioScript`` for the language) against one ``Cluster`` and returns
 /// each command's output lines.
 ///
-/// Invariants: output lines are never empty (a blank line ends a block), and every event the cluster reports
-/// is printed exactly once, either by the command during which it happened or by a later `events`.
+/// Invariants: output lines are never empty (a blank line ends a block); an event is printed by the command
+/// during which it happened (unless that command is `quiet`) and again by the next `events`.
 public final class ScenarioRunner {
     public private(set) var cluster: Cluster?
-    /// How many entries of `cluster.eventLog` have been printed.
+    /// How many entries of `cluster.eventLog` the activity output has covered (printed, or skipped by `quiet`).
     private var shownEvents = 0
+    /// How many entries of `cluster.eventLog` the `events` command has printed.
+    private var eventsCommandCursor = 0
     /// Output of the command being executed.
     private var out: [String] = []
     /// The current command asked for `quiet`: activity is not printed.
@@ -201,7 +203,7 @@ public final class ScenarioRunner {
             for context in cluster.takeFailedReads(on: id) { out.append("\(id): ctx=\(context.rawValue) failed") }
             if out.isEmpty { out.append("(none)") }
         case "events":
-            printEvents(prefix: "", force: true)
+            printEventsSinceLastCall(cluster)
             if out.isEmpty { out.append("(none)") }
         case "messages":
             for message in cluster.pending {
@@ -226,6 +228,7 @@ public final class ScenarioRunner {
         let checkQuorum = try args.boolOption("checkquorum") ?? true
         let snapshotEvery = try args.intOption("snapshot-every")
         let heartbeat = try args.intOption("heartbeat") ?? 2
+        let maxMessageBytes = try args.intOption("max-msg-bytes")
         var election = 10...20
         if let text = args.option("election") {
             let parts = text.split(separator: "-").map { Int($0) }
@@ -243,6 +246,7 @@ public final class ScenarioRunner {
             config.checkQuorum = checkQuorum
             config.heartbeatIntervalTicks = heartbeat
             config.electionTimeoutTicks = election
+            if let maxMessageBytes { config.maxMessageBytes = maxMessageBytes }
             problem = problem ?? config.validate()
         }
         if let problem { throw args.error("invalid configuration: \(problem)") }
@@ -267,13 +271,22 @@ public final class ScenarioRunner {
         }
     }
 
-    /// Prints the events not shown yet, unless the command is quiet (then they wait for `events`).
-    private func printEvents(prefix: String, force: Bool = false) {
-        guard !quiet || force, let cluster else { return }
+    /// Prints the events that happened since the last activity output (skipping them when the command is quiet).
+    private func printEvents(prefix: String) {
+        guard let cluster else { return }
         let log = cluster.eventLog
         guard shownEvents < log.count else { return }
-        out.append(contentsOf: log[shownEvents...].map { prefix + ScenarioRendering.event($0.node, $0.event) })
+        if !quiet {
+            out.append(contentsOf: log[shownEvents...].map { prefix + ScenarioRendering.event($0.node, $0.event) })
+        }
         shownEvents = log.count
+    }
+
+    /// Prints every event since the previous `events` command, whether or not other commands showed it.
+    private func printEventsSinceLastCall(_ cluster: Cluster) {
+        let log = cluster.eventLog
+        out.append(contentsOf: log[eventsCommandCursor...].map { ScenarioRendering.event($0.node, $0.event) })
+        eventsCommandCursor = log.count
     }
 
     /// Runs `input` on a node, printing `error: …` instead of its activity if the core refuses it.

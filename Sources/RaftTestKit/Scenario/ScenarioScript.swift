@@ -23,13 +23,14 @@
 /// Nodes are named `n1`, `n2`, …. Every command that runs a node's Ready loop prints what happened, in order:
 /// the node's events (`n2: role follower -> pre-candidate term=0`) and the messages it sent
 /// (`n2->n1 t1 PreVote last=3@1`). A message is printed once, when it is sent; delivery prints it again only
-/// where the command says so. Adding the flag `quiet` to any command suppresses that activity output; its
-/// events stay unshown, so the next `events` (or the next command printing activity) shows them.
+/// where the command says so. Adding the flag `quiet` to any command suppresses that activity output (`events`
+/// still lists what happened).
 ///
 /// Setting up:
 /// - `cluster N [seed=S] [prevote=on|off] [checkquorum=on|off] [snapshot-every=K] [election=10-20]
-///   [heartbeat=2]`: creates nodes n1…nN (election timeout range and heartbeat interval in ticks; `election=10`
-///   fixes the timeout). Prints every node's status.
+///   [heartbeat=2] [max-msg-bytes=B]`: creates nodes n1…nN (election timeout range and heartbeat interval in
+///   ticks; `election=10` fixes the timeout; `max-msg-bytes=1` makes every AppendEntries carry one entry).
+///   Prints every node's status.
 ///
 /// Time (a node's messages stay pending until delivered):
 /// - `tick n1 [times]`: ticks one node, running its Ready loop after each tick.
@@ -64,7 +65,7 @@
 /// - `log [n1 …]`: each entry as `n1: index@term kind data`, after `n1: snapshot index@term` if compacted.
 /// - `kv [n1 …]`: the key-value state machine, sorted by key.
 /// - `reads n1`: read states returned since the last call (`ctx=1 index=3`, or `ctx=2 failed`).
-/// - `events`: events not shown yet, one per line.
+/// - `events`: every event since the previous `events` command (or the start), shown or not, one per line.
 /// - `messages`: pending messages, oldest first, `(blocked)` when their link is cut.
 ///
 /// After every command the runner checks the cluster's ``SafetyChecker``; a violation fails the script.
