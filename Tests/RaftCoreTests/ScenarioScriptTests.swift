@@ -61,6 +61,18 @@ private let scenarioFiles: [String] =
         #expect(mismatch.description.contains("+ n1: role follower -> candidate term=1"))
     }
 
+    @Test func aChangedLineIsShownAsRemovedThenAdded() throws {
+        let text = "cluster 1\n----\nn1: follower term=9 vote=- commit=0 applied=0 last=0@0 leader=-\n"
+        let result = try ScenarioScript(name: "x.txt", text: text).run()
+        let mismatch = try #require(result.mismatches.first)
+        #expect(
+            mismatch.description.split(separator: "\n").dropFirst()
+                == [
+                    "- n1: follower term=9 vote=- commit=0 applied=0 last=0@0 leader=-",
+                    "+ n1: follower term=0 vote=- commit=0 applied=0 last=0@0 leader=-",
+                ])
+    }
+
     @Test func aMisspelledCommandOrOptionFailsTheScript() throws {
         let unknown = try ScenarioScript(name: "x.txt", text: "cluster 3\n----\nok\n\nelect n1\n----\nok\n").run()
         #expect(unknown.failure?.line == 5)
