@@ -217,7 +217,10 @@ extension RaftNode {
                 p.becomeProbe()
             }
             progress[m.from] = p
-            if p.match < log.lastIndex { sendAppend(to: m.from, allowEmpty: false) }
+            // The follower is alive but behind. In replicate state the entries it lacks may all have been sent
+            // and lost, leaving nothing new to send: an empty AppendEntries at `next` then draws a rejection
+            // that moves it back to probe, so the leader retries until the follower has them (§5.3).
+            if p.match < log.lastIndex { sendAppend(to: m.from, allowEmpty: true) }
             releaseReads()
         case .propose(let batch):
             progress[m.from] = p

@@ -116,6 +116,12 @@ public final class Cluster {
         }
     }
 
+    /// Ticks one node and runs its Ready loop, leaving what it sent pending: scripts deliver it step by step.
+    public func tickWithoutDelivery(_ id: NodeID) {
+        nodes[id]!.tick()
+        drain(id)
+    }
+
     /// Moves time forward on every running node, delivering all traffic instantly after each tick.
     public func advance(ticks: Int) {
         for _ in 0..<ticks {
@@ -176,6 +182,11 @@ public final class Cluster {
     public func takeReadStates(on id: NodeID) -> [ReadState] {
         defer { nodes[id]!.readStates.removeAll() }
         return nodes[id]!.readStates
+    }
+
+    public func takeFailedReads(on id: NodeID) -> [ReadContext] {
+        defer { nodes[id]!.failedReads.removeAll() }
+        return nodes[id]!.failedReads
     }
 
     // MARK: - Faults
