@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"]),
         // Appends with fsync and reports each durable index; the SIGKILL durability test drives it.
         .executableTarget(name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"]),
-        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"]),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"], exclude: ["Scenarios"]),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
