@@ -72,6 +72,9 @@ public final class GroupCommitLog: @unchecked Sendable {
 
     /// Appends one entry at the next index and returns that index once the entry is durable.
     ///
+    /// Not cancellable: once queued, the entry is written whether or not the calling task is cancelled, so the
+    /// caller always learns its fate.
+    ///
     /// Throws ``StorageError/failed(cause:)`` if the batch's write or sync failed (the entry may or may not be on
     /// disk, but it was never reported durable), or ``StorageError/closed``.
     public func append(term: Term, kind: EntryKind = .command, data: [UInt8]) async throws -> LogIndex {

@@ -122,6 +122,27 @@ public final class InMemoryFileSystem: FileSystem {
         }
     }
 
+    /// Like ``simulateCrash()``, but each file keeps a random part of its unsynced changes: the bytes before a random
+    /// offset in the changed region reached the medium, the rest did not — a torn write, as a real disk leaves it
+    /// after losing power mid-flush. Directory entries still survive only if synced.
+    public func simulateCrash(tearingUnsyncedWritesWith generator: inout some RandomNumberGenerator) {
+        state.withLock { state in
+            for key in state.inodes.keys {
+                guard let from = state.inodes[key]!.dirtyFromOffset else { continue }
+                let data = state.inodes[key]!.data
+                let start = min(from, data.count)
+                let cut = Int.random(in: start...data.count, using: &generator)
+                var survived = state.inodes[key]!.durableData
+                if survived.count < cut {
+                    survived.append(contentsOf: repeatElement(0, count: cut - survived.count))
+                }
+                survived.replaceSubrange(start..<cut, with: data[start..<cut])
+                state.inodes[key]!.durableData = survived
+            }
+        }
+        simulateCrash()
+    }
+
     /// The bytes the process currently sees in a file, or nil when it does not exist.
     public func contents(of path: String) -> [UInt8]? {
         state.withLock { state in state.names[path].map { state.inodes[$0]!.data } }

@@ -28,8 +28,9 @@ public final class NodeStorage {
 
     public let options: StorageOptions
     public let fileSystem: any FileSystem
-    /// What recovery found when this storage was opened.
-    public let recovery: RecoveryReport
+    /// What recovery found when this storage was opened. Its `state` shares the recovered entries; call
+    /// ``releaseRecoveredState()`` once the core has them, so that compaction can free their memory.
+    public private(set) var recovery: RecoveryReport
     public private(set) var hardState: HardState
     /// The newest durable snapshot's metadata; the log starts right after it.
     public private(set) var snapshotMetadata: SnapshotMetadata?
@@ -61,6 +62,8 @@ public final class NodeStorage {
         let directory = options.directory
         do {
             try fileSystem.createDirectory(at: directory)
+            // A new directory's own entry must be durable too, or a power cut could take the whole log with it.
+            if options.syncPolicy == .always { try fileSystem.syncDirectory(at: parentDirectory(of: directory)) }
             lockFile = try Self.lock(directory: directory, fileSystem: fileSystem)
             var recovered = try Recovery(options: options, fileSystem: fileSystem)
             try recovered.run()
@@ -129,6 +132,11 @@ public final class NodeStorage {
         activeFile = nil
         if let lockFile { fileSystem.close(lockFile) }
         lockFile = nil
+    }
+
+    /// Drops the copy of the recovered entries and snapshot held in ``recovery`` (the repairs stay).
+    public func releaseRecoveredState() {
+        recovery.state = PersistentState()
     }
 
     // MARK: Reads
@@ -202,6 +210,9 @@ public final class NodeStorage {
     ///
     /// Preconditions (contract with the core): `entries` are contiguous; the first is at most `lastIndex + 1`
     /// (after `snapshot`, exactly `snapshot.metadata.index + 1` at most) and above the snapshot index.
+    ///
+    /// A `snapshot` whose file ``SnapshotStager`` already installed may come with empty `data`: the installed
+    /// file is kept. Otherwise the snapshot file is written from `data`, durably, before the WAL records the reset.
     public func save(
         hardState newHardState: HardState? = nil, snapshot: Snapshot? = nil, entries newEntries: [Entry] = []
     )

@@ -278,7 +278,11 @@ struct CrashAndFaultTests {
                 }
             }
             storage.close()
-            fileSystem.simulateCrash()
+            if round % 2 == 0 {
+                fileSystem.simulateCrash()
+            } else {
+                fileSystem.simulateCrash(tearingUnsyncedWritesWith: &random)
+            }
         }
     }
 

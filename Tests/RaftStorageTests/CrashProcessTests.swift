@@ -54,7 +54,7 @@ struct CrashProcessTests {
         var expectedLastIndexAtLeast: UInt64 = 0
         for round in 0..<6 {
             let outputPath = temporary.path + "/out-\(round).txt"
-            FileManager.default.createFile(atPath: outputPath, contents: nil)
+            #expect(FileManager.default.createFile(atPath: outputPath, contents: nil))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = [directory, "4", String(payloadBytes)]

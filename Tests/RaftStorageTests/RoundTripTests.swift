@@ -152,3 +152,21 @@ func encodedSnapshotFile(_ snapshot: Snapshot) throws -> [UInt8] {
     try storage.saveSnapshot(snapshot)
     return fileSystem.contents(of: storage.newestSnapshotPath!)!
 }
+
+@Suite("Recovered state hand-off")
+struct RecoveredStateTests {
+    @Test func releasingTheRecoveredStateKeepsTheLogAndTheRepairs() throws {
+        let fileSystem = InMemoryFileSystem()
+        do {
+            let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
+            try storage.append(makeEntries(1...4))
+        }
+        fileSystem.setContents(of: testDirectory + "/leftover.tmp", to: [0])
+        let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
+        #expect(storage.recovery.state.entries.count == 4)
+        storage.releaseRecoveredState()
+        #expect(storage.recovery.state.entries.isEmpty)
+        #expect(storage.recovery.repairs == [.removedTemporaryFile(path: testDirectory + "/leftover.tmp")])
+        #expect(storage.entries(in: 1...4) == makeEntries(1...4))
+    }
+}
