@@ -131,7 +131,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     private func serveGet(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ key: [UInt8], stale: Bool) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         shell.read(key, stale: stale).hop(to: context.eventLoop).whenComplete { result in
+            let context = bound.value
             switch result {
             case .success(let value?):
                 self.respond(context, head, .ok, body: value, contentType: "application/octet-stream")
@@ -144,7 +146,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     private func serveWrite(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ command: KVCommand) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         shell.write(command).hop(to: context.eventLoop).whenComplete { result in
+            let context = bound.value
             switch result {
             case .success(let applied):
                 let position = "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue)"
@@ -169,7 +173,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     private func serveStatus(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         shell.status().hop(to: context.eventLoop).whenComplete { result in
+            let context = bound.value
             switch result {
             case .success(let status):
                 let json = (try? Self.jsonEncoder.encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -238,7 +244,10 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     /// Answers a request that cannot be read to its end, then closes the connection.
@@ -263,7 +272,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     // MARK: - Parsing helpers

@@ -258,7 +258,7 @@ final class NodeShell: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop with the core, then flushes; for operator requests.
-    func withRaft<T: Sendable>(_ body: @escaping (inout RaftNode) throws -> T) -> EventLoopFuture<T> {
+    func withRaft<T: Sendable>(_ body: @escaping @Sendable (inout RaftNode) throws -> T) -> EventLoopFuture<T> {
         loop.submit {
             if let failure = self.storageFailure { throw ClientError.storageFailed(failure) }
             defer { self.scheduleFlush() }
