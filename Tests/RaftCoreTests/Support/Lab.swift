@@ -22,8 +22,11 @@ final class Lab {
     private var delayed: [(due: Int, message: Message)] = []
     private(set) var now = 0
 
-    init(servers: Int, seed: UInt64, unreliable: Bool = false, configure: (inout RaftConfig) -> Void = { _ in }) {
-        cluster = Cluster(size: servers, seed: seed, configure: configure)
+    init(
+        servers: Int, seed: UInt64, unreliable: Bool = false, snapshotEveryEntries: Int? = nil,
+        configure: (inout RaftConfig) -> Void = { _ in }
+    ) {
+        cluster = Cluster(size: servers, seed: seed, snapshotEveryEntries: snapshotEveryEntries, configure: configure)
         rng = SplitMix64(seed: seed ^ 0x5EED_1AB)
         self.unreliable = unreliable
     }
