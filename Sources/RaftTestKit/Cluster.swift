@@ -130,6 +130,15 @@ public final class Cluster {
         }
     }
 
+    /// Moves time forward one tick on every running node and queues what they send in ``pending`` without
+    /// delivering it, so a test can lose, duplicate, delay or reorder messages before ``deliverAll()``.
+    public func tickWithoutDelivery() {
+        for id in ids {
+            nodes[id]!.tick()
+            drain(id)
+        }
+    }
+
     /// Ticks until `condition` holds (checked after each tick); returns the ticks it took, or nil.
     @discardableResult
     public func advance(until condition: () -> Bool, maxTicks: Int = 1_000) -> Int? {
