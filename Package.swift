@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
         .executable(name: "raftd", targets: ["raftd"]),
+        .executable(name: "raftctl", targets: ["raftctl"]),
         .executable(name: "raft-core-bench", targets: ["raft-core-bench"]),
         .executable(name: "raft-storage-bench", targets: ["raft-storage-bench"]),
     ],
@@ -38,6 +39,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "raftd", dependencies: ["RaftServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // raftctl as a library: cluster directory, supervisor, process control, commands, REPL wiring.
+        .target(
+            name: "RaftCtlKit",
+            dependencies: [
+                "RaftWire", "RaftREPL", "CSpawn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // posix_spawn's POSIX_SPAWN_SETSID, which Swift cannot import as a macro.
+        .target(name: "CSpawn"),
+        .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
         // Throughput and allocation benchmark of the core alone (not a test).

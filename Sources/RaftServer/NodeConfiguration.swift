@@ -1,5 +1,6 @@
 import RaftCore
 import RaftStorage
+import RaftWire
 
 /// A `host:port` pair as given on the command line.
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
@@ -73,8 +74,7 @@ public struct NodeConfiguration: Sendable {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The longest Unix socket path the kernel accepts (`sun_path` is 108 bytes with the terminating NUL).
-    public static let maxSocketPathBytes = 107
+    public static let maxSocketPathBytes = AdminProtocol.maxSocketPathBytes
 
     /// Describes the first invalid setting, or returns nil.
     public func validate() -> String? {

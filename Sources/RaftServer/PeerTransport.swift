@@ -209,6 +209,11 @@ final class PeerTransport: @unchecked Sendable {
         ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(500))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Frames are dropped only past the high mark: NIO's 64 KiB default dropped heartbeats under load and
+            // cost the cluster its leader. 16 MiB per peer is the memory bound for a slow or dead peer.
+            .channelOption(
+                .writeBufferWaterMark,
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: 4 << 20, high: Self.maxQueuedBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(OutboundWatcher())

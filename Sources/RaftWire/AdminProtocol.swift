@@ -4,6 +4,8 @@
 /// with `"end": true` unless they follow; a following stream ends when the client closes the connection.
 public enum AdminProtocol {
     public static let version = 1
+    /// The longest Unix socket path the kernel accepts (`sun_path` is 108 bytes with the terminating NUL).
+    public static let maxSocketPathBytes = 107
     /// Longest request line accepted; a longer one gets an error and the connection is closed.
     public static let maxLineBytes = 64 * 1024
     public static let operations = [

@@ -1,0 +1,421 @@
+import FoundationEssentials
+import Glibc
+import RaftWire
+
+/// One node as `status` shows it: its process and, when it answers, its Raft state.
+public struct NodeView: Sendable, Codable {
+    public var id: String
+    public var process: ProcessState
+    public var pid: Int32?
+    public var role: String?
+    public var term: UInt64?
+    public var leader: String?
+    public var commitIndex: UInt64?
+    public var appliedIndex: UInt64?
+    public var lastLogIndex: UInt64?
+    public var clientURL: String
+    public var blockedIn: [String]
+    public var blockedOut: [String]
+}
+
+/// The `status --json` document.
+public struct ClusterView: Sendable, Codable {
+    public var leader: String?
+    public var term: UInt64?
+    public var nodes: [NodeView]
+}
+
+/// Operations on a local cluster through its directory, its nodes' admin sockets and their processes.
+public struct ClusterController: Sendable {
+    public let directory: ClusterDirectory
+
+    public init(directory: ClusterDirectory) {
+        self.directory = directory
+    }
+
+    // MARK: - Creating and starting
+
+    public struct UpOptions: Sendable {
+        public var nodes = 3
+        public var basePort: Int?
+        public var electionTimeout = "150ms-300ms"
+        public var heartbeat = "50ms"
+        public var fsync = "always"
+        public var raftdPath: String?
+        public var waitMilliseconds = 10_000
+
+        public init() {}
+    }
+
+    /// The raftd binary: `--raftd`, else the one installed beside raftctl.
+    static func raftdPath(_ option: String?) throws(RaftctlError) -> String {
+        let path: String
+        if let option {
+            path = ClusterDirectory.absolute(option)
+        } else {
+            let me = ProcessControl.currentExecutable()
+            path = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/raftd"
+        }
+        guard access(path, X_OK) == 0 else {
+            throw .failed("cannot find an executable raftd at \(path) (build it, or pass --raftd PATH)")
+        }
+        return path
+    }
+
+    /// Creates the cluster on first use (or checks the given settings against it), starts every node that is not
+    /// running and the supervisor, and waits for a leader.
+    public func up(_ options: UpOptions) throws(RaftctlError) -> ClusterView {
+        if let pid = supervisorPID() {
+            throw .failed("the cluster in \(directory.path) is already running (supervisor pid \(pid)); use `raftctl status`")
+        }
+        let raftd = try Self.raftdPath(options.raftdPath)
+        let spec: ClusterSpec
+        if directory.exists {
+            spec = try directory.loadSpec()
+        } else {
+            spec = try create(options)
+        }
+        for node in spec.nodes {
+            let process = NodeProcess.inspect(directory, node.id)
+            if process.pid == nil {
+                try startProcess(spec, node, raftd: raftd)
+            } else {
+                try NodeProcess.writeIntent(directory, node.id, .running)
+            }
+        }
+        try startSupervisor(raftd: raftd)
+        return try waitForLeader(spec, milliseconds: options.waitMilliseconds)
+    }
+
+    private func create(_ options: UpOptions) throws(RaftctlError) -> ClusterSpec {
+        guard (1...9).contains(options.nodes) else { throw .usage("--nodes must be between 1 and 9") }
+        guard DurationText.range(options.electionTimeout) != nil else {
+            throw .usage("--election-timeout must be a range like 150ms-300ms, not \"\(options.electionTimeout)\"")
+        }
+        guard DurationText.milliseconds(options.heartbeat) != nil else {
+            throw .usage("--heartbeat must be a duration like 50ms, not \"\(options.heartbeat)\"")
+        }
+        guard options.fsync == "always" || options.fsync == "never" else {
+            throw .usage("--fsync must be always or never, not \"\(options.fsync)\"")
+        }
+        let socketLength = directory.adminSocket("n\(options.nodes)").utf8.count
+        guard socketLength <= AdminProtocol.maxSocketPathBytes else {
+            throw .usage(
+                "the cluster directory \(directory.path) is too deep: node admin sockets would be \(socketLength) bytes,"
+                    + " over the Unix limit of \(AdminProtocol.maxSocketPathBytes); use a shorter --cluster-dir")
+        }
+        let ports: [Int]
+        if let base = options.basePort {
+            guard base > 0, base + 2 * options.nodes - 1 <= 65535 else {
+                throw .usage("--base-port \(base) leaves no room for \(2 * options.nodes) ports")
+            }
+            ports = Array(base..<(base + 2 * options.nodes))
+            for port in ports where !Self.portIsFree(port) {
+                throw .failed("port \(port) (in --base-port \(base)…\(base + 2 * options.nodes - 1)) is already in use")
+            }
+        } else {
+            ports = try (0..<(2 * options.nodes)).map { _ throws(RaftctlError) in try Self.freePort() }
+        }
+        try FileIO.makeDirectories(directory.path)
+        chmod(directory.path, 0o700)
+        var nodes: [ClusterSpec.Node] = []
+        for i in 0..<options.nodes {
+            nodes.append(ClusterSpec.Node(id: "n\(i + 1)", peerPort: ports[2 * i], clientPort: ports[2 * i + 1]))
+        }
+        let spec = ClusterSpec(
+            clusterID: String(UInt64.random(in: 1...UInt64.max), radix: 16), electionTimeout: options.electionTimeout,
+            heartbeat: options.heartbeat, fsync: options.fsync, nodes: nodes)
+        try directory.saveSpec(spec)
+        return spec
+    }
+
+    static func portIsFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    static func freePort() throws(RaftctlError) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw .failed("cannot find a free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The raftd command line for one node.
+    func raftdArguments(_ spec: ClusterSpec, _ node: ClusterSpec.Node, raftd: String) -> [String] {
+        [
+            raftd, "--id", node.id, "--peers", spec.peerList, "--cluster-id", spec.clusterID, "--data-dir",
+            directory.nodeDirectory(node.id), "--client-listen", "\(spec.host):\(node.clientPort)",
+            "--election-timeout", spec.electionTimeout, "--heartbeat", spec.heartbeat, "--fsync", spec.fsync,
+        ]
+    }
+
+    func startProcess(_ spec: ClusterSpec, _ node: ClusterSpec.Node, raftd: String) throws(RaftctlError) {
+        let nodeDirectory = directory.nodeDirectory(node.id)
+        if mkdir(nodeDirectory, 0o700) != 0 && errno != EEXIST {
+            throw .failed("cannot create \(nodeDirectory): \(String(cString: strerror(errno)))")
+        }
+        try NodeProcess.writeIntent(directory, node.id, .running)
+        let pid = try ProcessControl.spawnDetached(
+            raftdArguments(spec, node, raftd: raftd), outputPath: directory.outputPath(node.id))
+        try FileIO.writeAtomically(directory.spawnedPIDPath(node.id), Array("\(pid)\n".utf8))
+    }
+
+    private func startSupervisor(raftd: String) throws(RaftctlError) {
+        let me = ProcessControl.currentExecutable()
+        let pid = try ProcessControl.spawnDetached(
+            [me, "supervise", "--cluster-dir", directory.path, "--raftd", raftd],
+            outputPath: directory.supervisorLogPath)
+        // Wait until it has written its pid file, so a following `up` or `down` sees it.
+        for _ in 0..<200 {
+            if supervisorPID() != nil { return }
+            if !ProcessControl.isAlive(pid) { break }
+            usleep(5_000)
+        }
+        if supervisorPID() == nil {
+            throw .failed("the supervisor did not start; see \(directory.supervisorLogPath)")
+        }
+    }
+
+    /// The supervisor's pid if it is alive.
+    public func supervisorPID() -> pid_t? {
+        guard let text = FileIO.readText(directory.supervisorPIDPath),
+            let pid = pid_t(text.split(separator: "\n").first ?? ""), ProcessControl.isAlive(pid),
+            let command = ProcessControl.commandLine(pid), command.contains("supervise")
+        else { return nil }
+        return pid
+    }
+
+    public func waitForLeader(_ spec: ClusterSpec, milliseconds: Int) throws(RaftctlError) -> ClusterView {
+        let deadline = ProcessControl.monotonicMilliseconds() + Int64(milliseconds)
+        var view = gather(spec)
+        while view.leader == nil {
+            guard ProcessControl.monotonicMilliseconds() < deadline else {
+                throw .failed("no leader was elected within \(DurationText.format(milliseconds: milliseconds)); see `raftctl logs ID`")
+            }
+            usleep(10_000)
+            view = gather(spec)
+        }
+        return view
+    }
+
+    // MARK: - Stopping
+
+    /// Stops the supervisor first (so nothing restarts), then every node gracefully, SIGKILL after `graceMilliseconds`.
+    public func down(purge: Bool, graceMilliseconds: Int = 5_000) throws(RaftctlError) {
+        guard directory.exists else {
+            if purge { return }
+            throw .notRunning("no cluster at \(directory.path)")
+        }
+        let spec = try directory.loadSpec()
+        if let supervisor = supervisorPID() {
+            ProcessControl.send(SIGTERM, to: supervisor)
+            if !ProcessControl.waitForExit(supervisor, milliseconds: 2_000) { ProcessControl.send(SIGKILL, to: supervisor) }
+        }
+        unlink(directory.supervisorPIDPath)
+        var running: [(String, pid_t)] = []
+        for node in spec.nodes {
+            try NodeProcess.writeIntent(directory, node.id, .stopped)
+            if let pid = NodeProcess.inspect(directory, node.id).pid {
+                ProcessControl.send(SIGCONT, to: pid)
+                ProcessControl.send(SIGTERM, to: pid)
+                running.append((node.id, pid))
+            }
+        }
+        for (id, pid) in running where !ProcessControl.waitForExit(pid, milliseconds: graceMilliseconds) {
+            ProcessControl.send(SIGKILL, to: pid)
+            _ = ProcessControl.waitForExit(pid, milliseconds: 2_000)
+            unlink(directory.adminSocket(id))
+        }
+        if purge { FileIO.removeTree(directory.path) }
+    }
+
+    // MARK: - One node
+
+    public func resolveNode(_ spec: ClusterSpec, _ id: String) throws(RaftctlError) -> ClusterSpec.Node {
+        guard let node = spec.node(id) else {
+            throw .usage("unknown node id \"\(id)\" (this cluster has \(spec.ids.joined(separator: ", ")))")
+        }
+        return node
+    }
+
+    public func start(_ id: String, raftdOption: String?) throws(RaftctlError) {
+        let spec = try directory.loadSpec()
+        let node = try resolveNode(spec, id)
+        let process = NodeProcess.inspect(directory, id)
+        if process.pid != nil {
+            try NodeProcess.writeIntent(directory, id, .running)
+            if process.state == .paused { ProcessControl.send(SIGCONT, to: process.pid!) }
+            return
+        }
+        try startProcess(spec, node, raftd: try Self.raftdPath(raftdOption))
+        try waitForAdmin(id, milliseconds: 10_000)
+    }
+
+    func waitForAdmin(_ id: String, milliseconds: Int) throws(RaftctlError) {
+        let deadline = ProcessControl.monotonicMilliseconds() + Int64(milliseconds)
+        let client = AdminClient(socketPath: directory.adminSocket(id), timeoutMilliseconds: 500)
+        while (try? client.status()) == nil {
+            guard ProcessControl.monotonicMilliseconds() < deadline else {
+                throw .failed("\(id) did not come up; see \(directory.logPath(id)) and \(directory.outputPath(id))")
+            }
+            usleep(10_000)
+        }
+    }
+
+    public func stop(_ id: String) throws(RaftctlError) {
+        let spec = try directory.loadSpec()
+        _ = try resolveNode(spec, id)
+        try NodeProcess.writeIntent(directory, id, .stopped)
+        guard let pid = NodeProcess.inspect(directory, id).pid else { return }
+        ProcessControl.send(SIGCONT, to: pid)
+        ProcessControl.send(SIGTERM, to: pid)
+        if !ProcessControl.waitForExit(pid, milliseconds: 5_000) {
+            ProcessControl.send(SIGKILL, to: pid)
+            _ = ProcessControl.waitForExit(pid, milliseconds: 2_000)
+        }
+    }
+
+    /// Sends `signal` (SIGKILL by default); a fatal signal marks the node killed, so it is not restarted.
+    public func kill(_ id: String, signal: Int32) throws(RaftctlError) -> pid_t {
+        let spec = try directory.loadSpec()
+        _ = try resolveNode(spec, id)
+        guard let pid = NodeProcess.inspect(directory, id).pid else { throw .failed("\(id) is not running") }
+        let nonFatal: Set<Int32> = [SIGSTOP, SIGCONT, SIGUSR1, SIGUSR2]
+        if !nonFatal.contains(signal) { try NodeProcess.writeIntent(directory, id, .killed) }
+        guard ProcessControl.send(signal, to: pid) else { throw .failed("cannot signal \(id) (pid \(pid))") }
+        if signal == SIGKILL { _ = ProcessControl.waitForExit(pid, milliseconds: 2_000) }
+        return pid
+    }
+
+    public func pause(_ id: String, resume: Bool) throws(RaftctlError) {
+        let spec = try directory.loadSpec()
+        _ = try resolveNode(spec, id)
+        guard let pid = NodeProcess.inspect(directory, id).pid else { throw .failed("\(id) is not running") }
+        ProcessControl.send(resume ? SIGCONT : SIGSTOP, to: pid)
+    }
+
+    // MARK: - Observing
+
+    /// Every node's process and Raft state; the leader is the highest-term node that says it leads.
+    public func gather(_ spec: ClusterSpec) -> ClusterView {
+        var nodes: [NodeView] = []
+        for node in spec.nodes {
+            let process = NodeProcess.inspect(directory, node.id)
+            var view = NodeView(
+                id: node.id, process: process.state, pid: process.pid, clientURL: spec.clientURL(node), blockedIn: [],
+                blockedOut: [])
+            if process.state == .running,
+                let status = try? AdminClient(socketPath: directory.adminSocket(node.id), timeoutMilliseconds: 500)
+                    .status()
+            {
+                view.role = status.role
+                view.term = status.term
+                view.leader = status.leader
+                view.commitIndex = status.commitIndex
+                view.appliedIndex = status.appliedIndex
+                view.lastLogIndex = status.lastLogIndex
+                view.blockedIn = status.peers.filter(\.blockedIn).map(\.id)
+                view.blockedOut = status.peers.filter(\.blockedOut).map(\.id)
+            }
+            nodes.append(view)
+        }
+        let leader = nodes.filter { $0.role == "leader" }.max { ($0.term ?? 0) < ($1.term ?? 0) }
+        let term = nodes.compactMap(\.term).max()
+        return ClusterView(leader: leader?.id, term: leader?.term ?? term, nodes: nodes)
+    }
+
+    /// The admin client of a node that must be running.
+    public func admin(_ spec: ClusterSpec, _ id: String) throws(RaftctlError) -> AdminClient {
+        _ = try resolveNode(spec, id)
+        let process = NodeProcess.inspect(directory, id)
+        guard process.pid != nil else { throw .failed("\(id) is \(process.state.rawValue)") }
+        return AdminClient(socketPath: directory.adminSocket(id))
+    }
+
+    // MARK: - Faults
+
+    /// Applies per-node filters: `inbound[n]` are the peers `n` stops hearing, `outbound[n]` those it stops sending
+    /// to. Nodes not running are skipped and reported.
+    public func applyFilters(
+        _ spec: ClusterSpec, inbound: [String: Set<String>], outbound: [String: Set<String>]
+    ) throws(RaftctlError) -> [String] {
+        var skipped: [String] = []
+        for node in spec.nodes {
+            var request = AdminRequest(op: "set-blocked", id: .number(1))
+            request.in = (inbound[node.id] ?? []).sorted()
+            request.out = (outbound[node.id] ?? []).sorted()
+            guard NodeProcess.inspect(directory, node.id).pid != nil else {
+                skipped.append(node.id)
+                continue
+            }
+            let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+        }
+        return skipped
+    }
+
+    /// Cuts every link between different groups, both ways. A node named twice is an error; nodes not named form
+    /// one more group.
+    public func partition(_ spec: ClusterSpec, groups: [[String]]) throws(RaftctlError) -> (
+        groups: [[String]], skipped: [String]
+    ) {
+        var seen: Set<String> = []
+        for group in groups {
+            for id in group {
+                _ = try resolveNode(spec, id)
+                guard seen.insert(id).inserted else { throw .usage("\(id) is named in more than one group") }
+            }
+        }
+        var all = groups.filter { !$0.isEmpty }
+        let rest = spec.ids.filter { !seen.contains($0) }
+        if !rest.isEmpty { all.append(rest) }
+        var cut: [String: Set<String>] = [:]
+        for (i, group) in all.enumerated() {
+            for member in group {
+                cut[member] = Set(all.enumerated().filter { $0.offset != i }.flatMap(\.element))
+            }
+        }
+        let skipped = try applyFilters(spec, inbound: cut, outbound: cut)
+        return (all, skipped)
+    }
+
+    /// Drops traffic from `from` to `to` only; other cuts on those nodes stay.
+    public func block(_ spec: ClusterSpec, from: String, to: String) throws(RaftctlError) {
+        _ = try resolveNode(spec, from)
+        _ = try resolveNode(spec, to)
+        guard from != to else { throw .usage("a node cannot block itself") }
+        var request = AdminRequest(op: "block", id: .number(1))
+        request.peers = [to]
+        request.direction = "out"
+        let _: AdminBlocked = try admin(spec, from).call(request)
+        var inbound = AdminRequest(op: "block", id: .number(2))
+        inbound.peers = [from]
+        inbound.direction = "in"
+        if NodeProcess.inspect(directory, to).pid != nil {
+            let _: AdminBlocked = try admin(spec, to).call(inbound)
+        }
+    }
+
+    public func heal(_ spec: ClusterSpec) throws(RaftctlError) -> [String] {
+        try applyFilters(spec, inbound: [:], outbound: [:])
+    }
+}

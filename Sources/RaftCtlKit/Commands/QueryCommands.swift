@@ -1,0 +1,255 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import RaftWire
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One row per node: process state, pid, role, term, leader, indexes, client URL.",
+        discussion: """
+            --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", "pid", "role", "term", "leader", \
+            "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", "blockedOut"}]}; role is null for a \
+            node that does not answer.
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Refresh in place until interrupted (in the REPL: until a key is pressed).") var watch = false
+
+    func run() throws {
+        let spec = try cluster.directory.loadSpec()
+        if watch {
+            StatusRendering.watch { StatusRendering.render(cluster.controller.gather(spec), json: json) }
+            return
+        }
+        say(StatusRendering.render(cluster.controller.gather(spec), json: json))
+    }
+}
+
+/// The status table and its JSON form.
+enum StatusRendering {
+    nonisolated(unsafe) static var watchHook: ((() -> String) -> Void)?
+
+    static func watch(_ render: () -> String) {
+        if let hook = watchHook {
+            hook(render)
+            return
+        }
+        signal(SIGINT) { _ in
+            print("\u{1B}[?25h")
+            exit(0)
+        }
+        while true {
+            let text = render()
+            print("\u{1B}[H\u{1B}[2J" + text)
+            print("(refreshing every 0.5 s; Ctrl-C to stop)")
+            fflush(stdout)
+            usleep(500_000)
+        }
+    }
+
+    static func render(_ view: ClusterView, json: Bool) -> String {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            struct JSONNode: Encodable {
+                var node: NodeView
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: Keys.self)
+                    try c.encode(node.id, forKey: .id)
+                    try c.encode(node.process.rawValue, forKey: .process)
+                    try c.encode(node.pid, forKey: .pid)
+                    try c.encode(node.role, forKey: .role)
+                    try c.encode(node.term, forKey: .term)
+                    try c.encode(node.leader, forKey: .leader)
+                    try c.encode(node.commitIndex, forKey: .commitIndex)
+                    try c.encode(node.appliedIndex, forKey: .appliedIndex)
+                    try c.encode(node.lastLogIndex, forKey: .lastLogIndex)
+                    try c.encode(node.clientURL, forKey: .clientURL)
+                    try c.encode(node.blockedIn, forKey: .blockedIn)
+                    try c.encode(node.blockedOut, forKey: .blockedOut)
+                }
+                enum Keys: String, CodingKey {
+                    case id, process, pid, role, term, leader, commitIndex, appliedIndex, lastLogIndex, clientURL
+                    case blockedIn, blockedOut
+                }
+            }
+            struct JSONView: Encodable {
+                var view: ClusterView
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: Keys.self)
+                    try c.encode(view.leader, forKey: .leader)
+                    try c.encode(view.term, forKey: .term)
+                    try c.encode(view.nodes.map(JSONNode.init), forKey: .nodes)
+                }
+                enum Keys: String, CodingKey { case leader, term, nodes }
+            }
+            let data = (try? encoder.encode(JSONView(view: view))) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+        var rows = [["ID", "PROCESS", "PID", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "CLIENT URL"]]
+        for node in view.nodes {
+            rows.append([
+                node.id + (node.id == view.leader ? "*" : ""), node.process.rawValue, node.pid.map { String($0) } ?? "-",
+                node.role ?? "-", node.term.map { String($0) } ?? "-", node.leader ?? "-",
+                node.commitIndex.map { String($0) } ?? "-", node.appliedIndex.map { String($0) } ?? "-",
+                node.lastLogIndex.map { String($0) } ?? "-", node.clientURL,
+            ])
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        var lines = rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }
+        var cuts: [String] = []
+        for node in view.nodes {
+            for peer in node.blockedOut { cuts.append("\(node.id)->\(peer)") }
+            for peer in node.blockedIn where !view.nodes.contains(where: { $0.id == peer && $0.blockedOut.contains(node.id) }) {
+                cuts.append("\(peer)->\(node.id)")
+            }
+        }
+        let unique = Array(Set(cuts)).sorted()
+        lines.append(unique.isEmpty ? "cuts: none" : "cuts: " + unique.joined(separator: " "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Leader: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the leader's id; fail (exit 1) if there is none by the deadline.")
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Wait up to this long for a leader, e.g. 5s.") var wait = "0ms"
+
+    func run() throws {
+        let milliseconds = try parseDuration(wait, option: "--wait")
+        let spec = try cluster.runningSpec()
+        do {
+            let view = try cluster.controller.waitForLeader(spec, milliseconds: milliseconds)
+            say(view.leader!)
+        } catch {
+            throw RaftctlError.failed("no leader" + (milliseconds > 0 ? " within \(wait)" : "") + " (see `raftctl status`)")
+        }
+    }
+}
+
+// MARK: - Control
+
+struct Campaign: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make a node start an election now.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        struct Ack: Decodable {}
+        let _: Ack = try cluster.controller.admin(spec, id).call(AdminRequest(op: "campaign", id: .number(1)))
+        say("\(id) is campaigning")
+    }
+}
+
+struct TransferLeader: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer-leader", abstract: "Hand leadership to a node (the leader catches it up first).")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "The node to become leader.") var id: String
+    @Option(help: "How long to wait for the new leader.") var wait = "3s"
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        _ = try cluster.controller.resolveNode(spec, id)
+        let milliseconds = try parseDuration(wait, option: "--wait")
+        let current = try cluster.controller.waitForLeader(spec, milliseconds: 2_000)
+        if current.leader == id {
+            say("\(id) is already the leader")
+            return
+        }
+        var request = AdminRequest(op: "transfer-leader", id: .number(1))
+        request.to = id
+        struct Ack: Decodable {}
+        let _: Ack = try cluster.controller.admin(spec, current.leader!).call(request)
+        let deadline = ProcessControl.monotonicMilliseconds() + Int64(milliseconds)
+        while ProcessControl.monotonicMilliseconds() < deadline {
+            if cluster.controller.gather(spec).leader == id {
+                say("\(id) is the leader")
+                return
+            }
+            usleep(10_000)
+        }
+        throw RaftctlError.failed("\(id) did not become leader within \(wait)")
+    }
+}
+
+struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make a node take a snapshot and compact its log now.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        struct Result: Decodable { var index: UInt64 }
+        let result: Result = try cluster.controller.admin(spec, id).call(AdminRequest(op: "snapshot", id: .number(1)))
+        say("\(id) snapshot at index \(result.index)")
+    }
+}
+
+// MARK: - Faults
+
+struct Partition: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cut traffic between groups of nodes, both ways.",
+        discussion: """
+            Each group is a comma-separated list of ids; nodes not named form one more group. Example: \
+            `raftctl partition n1 n2,n3` isolates n1. Replaces any earlier cuts.
+            """)
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Groups, e.g. n1 n2,n3.") var groups: [String]
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        let parsed = groups.map { $0.split(separator: ",").map(String.init) }
+        let (all, skipped) = try cluster.controller.partition(spec, groups: parsed)
+        say("partitioned: " + all.map { $0.joined(separator: ",") }.joined(separator: " | "))
+        if !skipped.isEmpty { warn("not running, not changed: \(skipped.joined(separator: ", "))") }
+    }
+}
+
+struct Isolate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cut one node off from all others, both ways.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        let (all, skipped) = try cluster.controller.partition(spec, groups: [[id]])
+        say("partitioned: " + all.map { $0.joined(separator: ",") }.joined(separator: " | "))
+        if !skipped.isEmpty { warn("not running, not changed: \(skipped.joined(separator: ", "))") }
+    }
+}
+
+struct Block: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drop traffic from one node to another, one way only.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Sender.") var from: String
+    @Argument(help: "Receiver.") var to: String
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        try cluster.controller.block(spec, from: from, to: to)
+        say("blocked \(from) -> \(to)")
+    }
+}
+
+struct Heal: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove every cut and block.")
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        let skipped = try cluster.controller.heal(spec)
+        say("healed")
+        if !skipped.isEmpty { warn("not running, not changed: \(skipped.joined(separator: ", "))") }
+    }
+}

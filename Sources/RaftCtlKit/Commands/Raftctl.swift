@@ -1,0 +1,217 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import RaftWire
+
+/// The `raftctl` command tree. Every command is also a REPL command (the REPL parses each line with this root).
+public struct Raftctl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "raftctl",
+        abstract: "Run, inspect and break a local Raft key-value cluster.",
+        discussion: """
+            raftctl spawns and supervises local raftd processes, answers scriptable status queries, injects faults \
+            and reads and writes keys. Without a command and with a terminal on stdin it opens the REPL.
+
+            Exit status: 0 success, 1 the operation failed, 2 usage error, 3 the cluster is not running.
+            """,
+        subcommands: [
+            Up.self, Down.self, Status.self, Leader.self, Start.self, Stop.self, Restart.self, Kill.self, Pause.self,
+            Resume.self, Campaign.self, TransferLeader.self, Partition.self, Isolate.self, Block.self, Heal.self,
+            Snapshot.self, Logs.self, Entries.self, Events.self, Put.self, Get.self, Delete.self, Cas.self,
+            REPLCommand.self, Supervise.self,
+        ])
+
+    public init() {}
+}
+
+/// `--cluster-dir`, shared by every command.
+public struct ClusterOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).",
+            valueName: "dir"))
+    public var clusterDir: String?
+
+    public init() {}
+
+    var directory: ClusterDirectory { ClusterDirectory.resolve(clusterDir) }
+    var controller: ClusterController { ClusterController(directory: directory) }
+
+    /// The cluster's spec, failing with "not running" when there is no cluster or no node is up.
+    func runningSpec() throws(RaftctlError) -> ClusterSpec {
+        let spec = try directory.loadSpec()
+        if !spec.nodes.contains(where: { NodeProcess.inspect(directory, $0.id).pid != nil }) {
+            throw .notRunning("the cluster in \(directory.path) is not running (start it with `raftctl up`)")
+        }
+        return spec
+    }
+}
+
+/// Prints to stdout without Foundation.
+func say(_ text: String) {
+    print(text)
+    fflush(stdout)
+}
+
+/// Prints one line to stderr.
+func warn(_ text: String) {
+    var line = text
+    line.append("\n")
+    _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+}
+
+func parseDuration(_ text: String, option: String) throws(RaftctlError) -> Int {
+    guard let milliseconds = DurationText.milliseconds(text) else {
+        throw .usage("\(option) must be a duration like 150ms, 5s or 1m, not \"\(text)\"")
+    }
+    return milliseconds
+}
+
+// MARK: - Lifecycle
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create (first time) and start the cluster, then wait for a leader.",
+        discussion: """
+            Starts one raftd per node and a background supervisor that restarts nodes which crash on their own. \
+            Settings apply when the cluster is created; data persists across down/up. Fails if the cluster is \
+            already running.
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Number of nodes (ids n1…nN).") var nodes = 3
+    @Option(help: "Use ports P…P+2N-1 (peer and client port per node); without it free ports are chosen.")
+    var basePort: Int?
+    @Option(help: "Randomized election timeout range.") var electionTimeout = "150ms-300ms"
+    @Option(help: "Heartbeat interval.") var heartbeat = "50ms"
+    @Option(help: "always, or never (UNSAFE: acknowledged writes can be lost on a crash).") var fsync = "always"
+    @Option(help: ArgumentHelp("The raftd binary (default: the one beside raftctl).", valueName: "path"))
+    var raftd: String?
+    @Flag(help: "Open the REPL once the cluster is up.") var repl = false
+
+    func run() throws {
+        var options = ClusterController.UpOptions()
+        options.nodes = nodes
+        options.basePort = basePort
+        options.electionTimeout = electionTimeout
+        options.heartbeat = heartbeat
+        options.fsync = fsync
+        options.raftdPath = raftd
+        let started = ProcessControl.monotonicMilliseconds()
+        let view = try cluster.controller.up(options)
+        let elapsed = ProcessControl.monotonicMilliseconds() - started
+        say("cluster up in \(elapsed) ms: \(view.nodes.count) nodes in \(cluster.directory.path)")
+        for node in view.nodes {
+            say("  \(node.id)  \(node.clientURL)\(node.id == view.leader ? "  (leader)" : "")")
+        }
+        say("leader \(view.leader ?? "-") at term \(view.term ?? 0)")
+        if repl { try REPLCommand.runREPL(clusterDir: cluster.clusterDir) }
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop every node gracefully (SIGKILL after a timeout) and the supervisor.")
+
+    @OptionGroup var cluster: ClusterOptions
+    @Flag(help: "Also delete the cluster directory and all its data.") var purge = false
+
+    func run() throws {
+        try cluster.controller.down(purge: purge)
+        say(purge ? "cluster stopped and its data deleted" : "cluster stopped (data kept; `raftctl up` restarts it)")
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a stopped or killed node.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+    @Option(help: ArgumentHelp("The raftd binary.", valueName: "path")) var raftd: String?
+
+    func run() throws {
+        try cluster.controller.start(id, raftdOption: raftd)
+        say("\(id) started")
+    }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a node gracefully (a leader hands over leadership first); it stays down.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        try cluster.controller.stop(id)
+        say("\(id) stopped")
+    }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a node gracefully, then start it.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+    @Option(help: ArgumentHelp("The raftd binary.", valueName: "path")) var raftd: String?
+
+    func run() throws {
+        try cluster.controller.stop(id)
+        try cluster.controller.start(id, raftdOption: raftd)
+        say("\(id) restarted")
+    }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a signal to a node (SIGKILL by default); a killed node is not restarted.")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+    @Option(help: "Signal name or number (KILL, TERM, 9, …).") var signal = "KILL"
+
+    func run() throws {
+        guard let number = ProcessControl.signalNumber(signal) else {
+            throw RaftctlError.usage("unknown signal \"\(signal)\"")
+        }
+        let pid = try cluster.controller.kill(id, signal: number)
+        say("sent SIG\(signal.uppercased().replacingPrefix("SIG")) to \(id) (pid \(pid))")
+    }
+}
+
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Freeze a node (SIGSTOP).")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        try cluster.controller.pause(id, resume: false)
+        say("\(id) paused")
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Unfreeze a paused node (SIGCONT).")
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.") var id: String
+
+    func run() throws {
+        try cluster.controller.pause(id, resume: true)
+        say("\(id) resumed")
+    }
+}
+
+/// Hidden: the background supervisor that `up` starts.
+struct Supervise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the cluster supervisor (started by `raftctl up`).", shouldDisplay: false)
+    @OptionGroup var cluster: ClusterOptions
+    @Option var raftd: String
+
+    func run() throws {
+        try Supervisor(directory: cluster.directory, raftd: raftd).run()
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String) -> String {
+        hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
+    }
+}

@@ -1,0 +1,3 @@
+import RaftCtlKit
+
+RaftctlMain.main()
