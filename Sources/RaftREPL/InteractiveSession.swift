@@ -64,26 +64,33 @@ final class InteractiveSession {
         }
         signalReadEnd = ends[0]
         signalPipeWriteEnd.store(ends[1], ordering: .sequentiallyConsistent)
-        let previousInterrupt = installSignalForwarding(SIGINT)
-        let previousResize = installSignalForwarding(SIGWINCH)
+        // Initialises the global now, so the signal handler never runs its lazy initialisation.
+        commandInterrupted.store(false, ordering: .sequentiallyConsistent)
+        // Ctrl-C must never kill the REPL, and a resize may come at any time: both are forwarded for the whole run.
+        let sessionSignals = forwardSignals([SIGINT, SIGWINCH])
         defer {
-            var interrupt = previousInterrupt
-            var resize = previousResize
-            sigaction(SIGINT, &interrupt, nil)
-            sigaction(SIGWINCH, &resize, nil)
+            restoreSignals(sessionSignals)
             signalPipeWriteEnd.store(-1, ordering: .sequentiallyConsistent)
             close(ends[0])
             close(ends[1])
         }
 
         while true {
-            // Ctrl-C pressed while the previous command ran must not discard the next, not yet typed, line.
-            drainSignals()
+            // Signals that arrived while the previous command ran: Ctrl-C must not discard the next, not yet typed,
+            // line, and a stop or termination request that slipped in as the host's dispositions came back still
+            // gets its due.
+            for signal in readSignals() {
+                if signal == SIGWINCH { rl_reset_screen_size() }
+                if Self.promptSignals.contains(signal) { raise(signal) }
+            }
             received = nil
             using_history()
             raft_flush_stdout()
+            let promptSignals = forwardSignals(Self.promptSignals)
             rl_callback_handler_install(hooks.prompt(), lineHandler)
-            switch readOneLine() {
+            let outcome = readOneLine()
+            restoreSignals(promptSignals)
+            switch outcome {
             case .endOfInput:
                 // Leaves the host's shell prompt on a line of its own.
                 print()
@@ -97,12 +104,18 @@ final class InteractiveSession {
                 case .exit:
                     return
                 case .execute(let words):
+                    commandInterrupted.store(false, ordering: .sequentiallyConsistent)
                     hooks.execute(words)
                     raft_flush_stdout()
                 }
             }
         }
     }
+
+    /// Signals forwarded only while readline owns the terminal: readline would normally restore the terminal before
+    /// the process stops or dies, which with `rl_catch_signals` off is this class's job. While a command runs they
+    /// keep the host's dispositions, so Ctrl-Z or a SIGTERM act at once.
+    private static let promptSignals: [Int32] = [SIGTSTP, SIGTERM, SIGHUP, SIGQUIT]
 
     /// Feeds readline one key at a time until it hands over a line or end of input; handles signals in between.
     private func readOneLine() -> Received {
@@ -116,9 +129,11 @@ final class InteractiveSession {
                 rl_callback_handler_remove()
                 return .endOfInput
             }
-            if fds[1].revents & Int16(POLLIN) != 0 {
-                handlePendingSignals()
-            }
+            // The pipe is read whatever poll reported: a Ctrl-C typed just before more keys ("^Cstatus⏎" in one
+            // burst) may have its handler run only after poll saw the keys, and readline reads queued keys greedily,
+            // so checking revents alone would let the line complete before it is discarded.
+            let signals = readSignals()
+            if !signals.isEmpty { handleSignalsAtPrompt(signals) }
             let input = fds[0].revents
             if input & Int16(POLLIN) != 0 {
                 rl_callback_read_char()
@@ -134,43 +149,67 @@ final class InteractiveSession {
         }
     }
 
-    private func readSignals() -> (interrupted: Bool, resized: Bool) {
-        var interrupted = false
-        var resized = false
+    /// The signals reported through the pipe since the last call, in arrival order, repeats folded.
+    private func readSignals() -> [Int32] {
+        var signals: [Int32] = []
         var buffer = [UInt8](repeating: 0, count: 32)
         while true {
             let count = read(signalReadEnd, &buffer, buffer.count)
             if count <= 0 { break }
-            for byte in buffer[0..<count] {
-                if Int32(byte) == SIGINT { interrupted = true }
-                if Int32(byte) == SIGWINCH { resized = true }
+            for byte in buffer[0..<count] where !signals.contains(Int32(byte)) {
+                signals.append(Int32(byte))
             }
         }
-        return (interrupted, resized)
+        return signals
     }
 
-    private func drainSignals() {
-        if readSignals().resized { rl_resize_terminal() }
-    }
-
-    private func handlePendingSignals() {
-        let (interrupted, resized) = readSignals()
-        if resized { rl_resize_terminal() }
-        if interrupted {
-            raft_rl_discard_line()
-            using_history()
+    private func handleSignalsAtPrompt(_ signals: [Int32]) {
+        for signal in signals {
+            switch signal {
+            case SIGINT:
+                raft_rl_discard_line()
+                using_history()
+            case SIGWINCH:
+                rl_resize_terminal()
+            default:
+                // Stop or terminate the way readline's own handler would: terminal restored first, then the
+                // signal re-raised with the host's disposition. If the process survives (resumed after Ctrl-Z, or
+                // the host ignores the signal), the terminal is prepared again and the line redrawn.
+                rl_echo_signal_char(signal)
+                rl_cleanup_after_signal()
+                var forwarding = sigaction()
+                var hostAction = savedActions[signal] ?? sigaction()
+                sigaction(signal, &hostAction, &forwarding)
+                raise(signal)
+                sigaction(signal, &forwarding, nil)
+                rl_reset_after_signal()
+                rl_forced_update_display()
+            }
         }
     }
 
-    private func installSignalForwarding(_ signal: Int32) -> sigaction {
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = forwardSignal
-        sigemptyset(&action.sa_mask)
-        // No SA_RESTART: an interrupted poll simply loops and then sees the pipe.
-        action.sa_flags = 0
-        var previous = sigaction()
-        sigaction(signal, &action, &previous)
-        return previous
+    /// The host's dispositions of the signals currently forwarded, to re-raise with and to restore.
+    private var savedActions: [Int32: sigaction] = [:]
+
+    private func forwardSignals(_ signals: [Int32]) -> [Int32] {
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = forwardSignal
+            sigemptyset(&action.sa_mask)
+            // No SA_RESTART: an interrupted poll simply loops and then sees the pipe.
+            action.sa_flags = 0
+            var previous = sigaction()
+            sigaction(signal, &action, &previous)
+            savedActions[signal] = previous
+        }
+        return signals
+    }
+
+    private func restoreSignals(_ signals: [Int32]) {
+        for signal in signals {
+            guard var previous = savedActions.removeValue(forKey: signal) else { continue }
+            sigaction(signal, &previous, nil)
+        }
     }
 
     // MARK: History
@@ -234,8 +273,18 @@ final class InteractiveSession {
     }
 }
 
-/// The signal handler: only async-signal-safe work (an atomic load and a `write`), errno preserved.
+/// Set by Ctrl-C while a host command runs; see `REPL.commandInterrupted`.
+private let commandInterrupted = Atomic<Bool>(false)
+
+extension REPL {
+    /// Whether Ctrl-C was pressed since the running command started (interactive mode). The REPL keeps SIGINT from
+    /// killing the process, so a long-running host command that wants to be cancellable polls this.
+    public static var commandInterrupted: Bool { RaftREPL.commandInterrupted.load(ordering: .sequentiallyConsistent) }
+}
+
+/// The signal handler: only async-signal-safe work (atomics and a `write`), errno preserved.
 private func forwardSignal(_ signal: Int32) {
+    if signal == SIGINT { commandInterrupted.store(true, ordering: .sequentiallyConsistent) }
     let fd = signalPipeWriteEnd.load(ordering: .relaxed)
     guard fd >= 0 else { return }
     let savedErrno = errno

@@ -121,6 +121,12 @@ struct InteractiveSessionTests {
         terminal.send("status\r")
         try #require(terminal.expect("executed: <status>"), "line not discarded by Ctrl-C: \(terminal.text)")
         try #require(terminal.expect("demo> "))
+        // Ctrl-C and the next command in one burst: the keys after it must not land on the discarded line.
+        terminal.send("more garbage")
+        try #require(terminal.expect("more garbage"))
+        terminal.send("\u{03}members\r")
+        try #require(terminal.expect("executed: <members>"), "burst after Ctrl-C joined the old line: \(terminal.text)")
+        try #require(terminal.expect("demo> "))
 
         terminal.send("put \"unterminated\r")
         try #require(terminal.expect("unterminated \" quote"), "\(terminal.text)")
@@ -177,7 +183,47 @@ struct InteractiveSessionTests {
         try #require(terminal.expect("demo> "), "watch did not stop: \(terminal.text)")
         terminal.send("status\r")
         try #require(terminal.expect("executed: <status>"), "terminal not restored: \(terminal.text)")
+        // Typed while a command runs, Ctrl-D would meet the terminal in its normal mode and be lost: wait.
+        try #require(terminal.expect("demo> "))
         terminal.send("\u{04}")
         #expect(terminal.waitForExit() == 0)
+    }
+
+    @Test("Ctrl-Z at the prompt gives the terminal back and, once the process goes on, redraws the line being edited")
+    func suspendKeepsTheLine() throws {
+        let directory = try DemoProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let terminal = try TerminalSession(arguments: [directory.appendingPathComponent("history").path])
+        try #require(terminal.expect("demo> "), "no prompt: \(terminal.text)")
+        terminal.send("sta")
+        try #require(terminal.expect("sta"))
+        // The child leads its own session, so its process group is orphaned and the kernel discards the stop itself
+        // (a shell's job would stop here and continue on `fg`): what shows is the terminal being restored and then
+        // prepared again, with the prompt and the half-typed line redrawn.
+        terminal.send("\u{1A}")
+        try #require(terminal.expect("^Z"), "\(terminal.text)")
+        try #require(terminal.expect("demo> sta"), "line not redrawn after Ctrl-Z: \(terminal.text)")
+        terminal.send("tus\r")
+        try #require(terminal.expect("executed: <status>"), "line lost across Ctrl-Z: \(terminal.text)")
+        // Typed while a command runs, Ctrl-D would meet the terminal in its normal mode and be lost: wait.
+        try #require(terminal.expect("demo> "))
+        terminal.send("\u{04}")
+        #expect(terminal.waitForExit() == 0)
+    }
+
+    @Test("SIGTERM at the prompt restores the terminal's normal mode before the process dies of it")
+    func terminationRestoresTheTerminal() throws {
+        let directory = try DemoProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let terminal = try TerminalSession(arguments: [directory.appendingPathComponent("history").path])
+        try #require(terminal.expect("demo> "), "no prompt: \(terminal.text)")
+        var settings = termios()
+        tcgetattr(terminal.master, &settings)
+        #expect(settings.c_lflag & tcflag_t(ICANON) == 0, "readline did not take the terminal")
+        kill(terminal.pid, SIGTERM)
+        #expect(terminal.waitForExit() == -SIGTERM)
+        tcgetattr(terminal.master, &settings)
+        #expect(settings.c_lflag & tcflag_t(ICANON) != 0, "left in raw mode")
+        #expect(settings.c_lflag & tcflag_t(ECHO) != 0, "left without echo")
     }
 }
