@@ -215,6 +215,10 @@ final class InteractiveSession {
     // MARK: History
 
     private func prepareHistory() {
+        clear_history()
+        stifle_history(Int32(REPL.historyLimit))
+        using_history()
+        guard !historyPath.isEmpty else { return }
         makeParentDirectories(of: historyPath)
         // Created before readline touches it so it is private from the start; O_CREAT leaves an existing file alone.
         let fd = open(historyPath, O_WRONLY | O_CREAT | O_CLOEXEC, mode_t(0o600))
@@ -223,8 +227,6 @@ final class InteractiveSession {
         } else {
             warnAboutHistory("cannot create")
         }
-        clear_history()
-        stifle_history(Int32(REPL.historyLimit))
         _ = read_history(historyPath)
         using_history()
     }
@@ -247,6 +249,7 @@ final class InteractiveSession {
             index -= 1
         }
         add_history(line)
+        guard !historyPath.isEmpty else { return }
         if write_history(historyPath) != 0 {
             warnAboutHistory("cannot write")
         } else {

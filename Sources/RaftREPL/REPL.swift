@@ -44,10 +44,14 @@ public enum REPL {
     ///
     /// With `interactive` (stdin is a terminal: use `REPL.stdinIsTerminal`) it uses GNU readline: line editing,
     /// persistent history at `historyPath` (created with its parent directories, mode 0600; blank lines are not added
-    /// and a repeated line moves to the end instead of being stored twice; bounded to `historyLimit` lines), tab
-    /// completion of the word under the cursor through `hooks.complete` (never file names), and Ctrl-C at the prompt
-    /// discards the line and shows a fresh prompt. Ctrl-C while a command runs does not stop the REPL either (a host
-    /// command that wants to be interruptible must handle SIGINT itself).
+    /// and a repeated line moves to the end instead of being stored twice; bounded to `historyLimit` lines; an empty
+    /// path keeps the history in memory only), tab completion of the word under the cursor through `hooks.complete`
+    /// (never file names), and Ctrl-C at the prompt discards the line and shows a fresh prompt. Ctrl-C while a
+    /// command runs does not stop the REPL either: a long command polls `REPL.commandInterrupted` to be cancellable.
+    /// Ctrl-Z, SIGTERM, SIGHUP and SIGQUIT at the prompt restore the terminal before taking effect.
+    ///
+    /// Blocks the calling thread for the whole session, and the hooks are synchronous: call it from a synchronous
+    /// `main` or a dedicated thread, not from a Swift concurrency task (whose few pool threads it would hold).
     ///
     /// Without a terminal it reads stdin line by line with no prompt and no echo (scripted sessions), still honouring
     /// `exit` and `quit`. In both modes a line that fails to tokenize is reported on stderr and the REPL continues.

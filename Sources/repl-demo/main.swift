@@ -26,6 +26,15 @@ let hooks = REPLHooks(
             // A host error: reported by the host, the REPL keeps going.
             let message = "error: command failed on purpose\n"
             _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        case "spin":
+            // A long command that Ctrl-C cancels (bounded to 5 s so a broken test cannot hang).
+            print("spinning")
+            var waited = 0
+            while !REPL.commandInterrupted && waited < 500 {
+                usleep(10_000)
+                waited += 1
+            }
+            print(REPL.commandInterrupted ? "interrupted" : "spun")
         case "watch":
             var frame = 0
             REPL.watch(intervalMilliseconds: 50) {

@@ -128,6 +128,13 @@ struct InteractiveSessionTests {
         try #require(terminal.expect("executed: <members>"), "burst after Ctrl-C joined the old line: \(terminal.text)")
         try #require(terminal.expect("demo> "))
 
+        // Ctrl-C while a command runs: the REPL survives and the command can see it to stop early.
+        terminal.send("spin\r")
+        try #require(terminal.expect("spinning"))
+        terminal.send("\u{03}")
+        try #require(terminal.expect("interrupted"), "command not told about Ctrl-C: \(terminal.text)")
+        try #require(terminal.expect("demo> "))
+
         terminal.send("put \"unterminated\r")
         try #require(terminal.expect("unterminated \" quote"), "\(terminal.text)")
         try #require(terminal.expect("demo> "))

@@ -1,5 +1,6 @@
-import RaftREPL
 import Testing
+
+@testable import RaftREPL
 
 @Suite("REPL tokenizer")
 struct TokenizerTests {
@@ -57,5 +58,21 @@ struct TokenizerTests {
         #expect(throws: TokenizeError(kind: .danglingEscape, column: 7)) {
             try REPL.tokenize(#"put a \"#)
         }
+    }
+}
+
+@Suite("REPL completion context")
+struct CompletionContextTests {
+    @Test("the words before the cursor's word are tokenized like a command line, quotes included")
+    func previousWordsAreTokenized() {
+        #expect(REPL.completedWords("kill ") == ["kill"])
+        #expect(REPL.completedWords("put 'a b' \"c\" ") == ["put", "a b", "c"])
+        #expect(REPL.completedWords("") == [])
+    }
+
+    @Test("a quote opened by the word under the cursor is not a previous word")
+    func openQuoteIsDropped() {
+        #expect(REPL.completedWords("put key \"") == ["put", "key"])
+        #expect(REPL.completedWords("put '") == ["put"])
     }
 }
