@@ -7,8 +7,8 @@ import Synchronization
     import Darwin
 #endif
 
-/// The write end of the self-pipe through which the signal handler reports SIGINT and SIGWINCH (-1 when no
-/// interactive session runs). An atomic because a signal handler reads it; it is set before the handler is installed
+/// The write end of the self-pipe through which the signal handler reports the signals the session forwards (-1 when
+/// no interactive session runs). An atomic because a signal handler reads it; it is set before the handler is installed
 /// (so the lazy global initialisation never happens inside the handler).
 private let signalPipeWriteEnd = Atomic<Int32>(-1)
 
