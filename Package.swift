@@ -63,6 +63,13 @@ let package = Package(
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
+        // GNU readline (apt: libreadline-dev) behind a shim header with setters Swift 6 strict concurrency accepts.
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
+        // raftctl's interactive shell: readline line editing, history, completion, Ctrl-C handling, watch views.
+        .target(name: "RaftREPL", dependencies: ["CReadline"]),
+        // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
+        .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
+        .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
     ],
     swiftLanguageModes: [.v6]
 )
