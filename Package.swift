@@ -38,16 +38,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "raftd", dependencies: ["RaftServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "raftd",
+            dependencies: ["RaftServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // raftctl as a library: cluster directory, supervisor, process control, commands, REPL wiring.
         .target(
             name: "RaftCtlKit",
             dependencies: [
-                "RaftWire", "RaftREPL", "CSpawn",
+                "RaftWire", "RaftREPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        // posix_spawn's POSIX_SPAWN_SETSID, which Swift cannot import as a macro.
-        .target(name: "CSpawn"),
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore"]),

@@ -4,6 +4,7 @@ import NIOCore
 import RaftCore
 import RaftKV
 import RaftStorage
+import RaftWire
 
 /// Why a client request could not be answered with a result.
 public enum ClientError: Error, Sendable, Hashable {

@@ -213,7 +213,8 @@ final class PeerTransport: @unchecked Sendable {
             // cost the cluster its leader. 16 MiB per peer is the memory bound for a slow or dead peer.
             .channelOption(
                 .writeBufferWaterMark,
-                value: ChannelOptions.Types.WriteBufferWaterMark(low: 4 << 20, high: Self.maxQueuedBytes))
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: 4 << 20, high: Self.maxQueuedBytes)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(OutboundWatcher())

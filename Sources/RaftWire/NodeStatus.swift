@@ -9,6 +9,20 @@ public struct NodeStatus: Sendable, Codable, Hashable {
         public var replication: String?
         public var blockedIn: Bool
         public var blockedOut: Bool
+
+        public init(
+            id: String, address: String, connected: Bool, matchIndex: UInt64?, nextIndex: UInt64?,
+            replication: String?, blockedIn: Bool, blockedOut: Bool
+        ) {
+            self.id = id
+            self.address = address
+            self.connected = connected
+            self.matchIndex = matchIndex
+            self.nextIndex = nextIndex
+            self.replication = replication
+            self.blockedIn = blockedIn
+            self.blockedOut = blockedOut
+        }
     }
 
     public var id: String
@@ -29,4 +43,29 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     public var storage: String
     public var leadTransferee: String?
     public var peers: [Peer]
+
+    public init(
+        id: String, clusterID: String, pid: Int, role: String, term: UInt64, leader: String?, vote: String?,
+        commitIndex: UInt64, appliedIndex: UInt64, lastLogIndex: UInt64, firstLogIndex: UInt64, snapshotIndex: UInt64,
+        keys: Int, clientURL: String, peerAddress: String, storage: String, leadTransferee: String?, peers: [Peer]
+    ) {
+        self.id = id
+        self.clusterID = clusterID
+        self.pid = pid
+        self.role = role
+        self.term = term
+        self.leader = leader
+        self.vote = vote
+        self.commitIndex = commitIndex
+        self.appliedIndex = appliedIndex
+        self.lastLogIndex = lastLogIndex
+        self.firstLogIndex = firstLogIndex
+        self.snapshotIndex = snapshotIndex
+        self.keys = keys
+        self.clientURL = clientURL
+        self.peerAddress = peerAddress
+        self.storage = storage
+        self.leadTransferee = leadTransferee
+        self.peers = peers
+    }
 }

@@ -66,7 +66,8 @@ public struct ClusterController: Sendable {
     /// running and the supervisor, and waits for a leader.
     public func up(_ options: UpOptions) throws(RaftctlError) -> ClusterView {
         if let pid = supervisorPID() {
-            throw .failed("the cluster in \(directory.path) is already running (supervisor pid \(pid)); use `raftctl status`")
+            throw .failed(
+                "the cluster in \(directory.path) is already running (supervisor pid \(pid)); use `raftctl status`")
         }
         let raftd = try Self.raftdPath(options.raftdPath)
         let spec: ClusterSpec
@@ -210,7 +211,9 @@ public struct ClusterController: Sendable {
         var view = gather(spec)
         while view.leader == nil {
             guard ProcessControl.monotonicMilliseconds() < deadline else {
-                throw .failed("no leader was elected within \(DurationText.format(milliseconds: milliseconds)); see `raftctl logs ID`")
+                throw .failed(
+                    "no leader was elected within \(DurationText.format(milliseconds: milliseconds)); see `raftctl logs ID`"
+                )
             }
             usleep(10_000)
             view = gather(spec)
@@ -229,7 +232,9 @@ public struct ClusterController: Sendable {
         let spec = try directory.loadSpec()
         if let supervisor = supervisorPID() {
             ProcessControl.send(SIGTERM, to: supervisor)
-            if !ProcessControl.waitForExit(supervisor, milliseconds: 2_000) { ProcessControl.send(SIGKILL, to: supervisor) }
+            if !ProcessControl.waitForExit(supervisor, milliseconds: 2_000) {
+                ProcessControl.send(SIGKILL, to: supervisor)
+            }
         }
         unlink(directory.supervisorPIDPath)
         var running: [(String, pid_t)] = []

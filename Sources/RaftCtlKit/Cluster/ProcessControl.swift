@@ -1,4 +1,3 @@
-import CSpawn
 import Glibc
 
 /// What a node's process is doing, as `status` reports it.
@@ -13,6 +12,9 @@ public enum ProcessState: String, Sendable, Codable {
 /// Starting, finding and signalling processes without Foundation: detached spawning (own session, so a Ctrl-C in
 /// the operator's terminal never reaches the nodes) and liveness from `/proc`.
 public enum ProcessControl {
+    /// glibc's `POSIX_SPAWN_SETSID`: a macro Swift does not import (defined only under `_GNU_SOURCE`).
+    static let posixSpawnSetSID: Int16 = 0x80
+
     /// Spawns `arguments[0]` with `arguments` in a new session, stdin from /dev/null and stdout/stderr appended
     /// to `outputPath`. Returns the pid.
     public static func spawnDetached(_ arguments: [String], outputPath: String) throws(RaftctlError) -> pid_t {
@@ -25,7 +27,7 @@ public enum ProcessControl {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(cspawn_setsid_flag()) | Int16(POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(&attributes, Self.posixSpawnSetSID | Int16(POSIX_SPAWN_SETSIGMASK))
         var emptyMask = sigset_t()
         sigemptyset(&emptyMask)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
@@ -69,7 +71,7 @@ public enum ProcessControl {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return CommandLine.arguments[0] }
-        return String(cString: buffer)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Sends `signal`, returning false if the process is gone.
@@ -141,7 +143,9 @@ public struct NodeProcess: Sendable {
     }
 
     /// Records the operator's intent; written before any signal, so the supervisor never races it.
-    public static func writeIntent(_ directory: ClusterDirectory, _ id: String, _ intent: NodeIntent) throws(RaftctlError) {
+    public static func writeIntent(_ directory: ClusterDirectory, _ id: String, _ intent: NodeIntent)
+        throws(RaftctlError)
+    {
         try FileIO.writeAtomically(
             directory.intentPath(id), Array("\(intent.rawValue) \(ProcessControl.monotonicMilliseconds())\n".utf8))
     }

@@ -69,7 +69,9 @@ public struct Supervisor {
         if now - NodeProcess.intentTime(directory, node.id) < 3_000 { return }
         guard now >= watch.nextAttempt else { return }
         watch.restarts += 1
-        log("\(node.id) exited on its own; restarting (restart \(watch.restarts), next backoff \(watch.backoffMilliseconds) ms)")
+        log(
+            "\(node.id) exited on its own; restarting (restart \(watch.restarts), next backoff \(watch.backoffMilliseconds) ms)"
+        )
         do {
             try controller.startProcess(spec, node, raftd: raftd)
         } catch {

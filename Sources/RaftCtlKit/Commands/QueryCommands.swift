@@ -22,7 +22,11 @@ struct Status: ParsableCommand {
             StatusRendering.watch { StatusRendering.render(cluster.controller.gather(spec), json: json) }
             return
         }
-        say(StatusRendering.render(cluster.controller.gather(spec), json: json))
+        let view = cluster.controller.gather(spec)
+        say(StatusRendering.render(view, json: json))
+        if !view.nodes.contains(where: { $0.process == .running || $0.process == .paused }) {
+            throw RaftctlError.notRunning("the cluster in \(cluster.directory.path) is not running")
+        }
     }
 }
 
@@ -43,7 +47,7 @@ enum StatusRendering {
             let text = render()
             print("\u{1B}[H\u{1B}[2J" + text)
             print("(refreshing every 0.5 s; Ctrl-C to stop)")
-            fflush(stdout)
+            fflush(nil)
             usleep(500_000)
         }
     }
@@ -90,7 +94,8 @@ enum StatusRendering {
         var rows = [["ID", "PROCESS", "PID", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "CLIENT URL"]]
         for node in view.nodes {
             rows.append([
-                node.id + (node.id == view.leader ? "*" : ""), node.process.rawValue, node.pid.map { String($0) } ?? "-",
+                node.id + (node.id == view.leader ? "*" : ""), node.process.rawValue,
+                node.pid.map { String($0) } ?? "-",
                 node.role ?? "-", node.term.map { String($0) } ?? "-", node.leader ?? "-",
                 node.commitIndex.map { String($0) } ?? "-", node.appliedIndex.map { String($0) } ?? "-",
                 node.lastLogIndex.map { String($0) } ?? "-", node.clientURL,
@@ -106,7 +111,8 @@ enum StatusRendering {
         var cuts: [String] = []
         for node in view.nodes {
             for peer in node.blockedOut { cuts.append("\(node.id)->\(peer)") }
-            for peer in node.blockedIn where !view.nodes.contains(where: { $0.id == peer && $0.blockedOut.contains(node.id) }) {
+            for peer in node.blockedIn
+            where !view.nodes.contains(where: { $0.id == peer && $0.blockedOut.contains(node.id) }) {
                 cuts.append("\(peer)->\(node.id)")
             }
         }
@@ -129,7 +135,8 @@ struct Leader: ParsableCommand {
             let view = try cluster.controller.waitForLeader(spec, milliseconds: milliseconds)
             say(view.leader!)
         } catch {
-            throw RaftctlError.failed("no leader" + (milliseconds > 0 ? " within \(wait)" : "") + " (see `raftctl status`)")
+            throw RaftctlError.failed(
+                "no leader" + (milliseconds > 0 ? " within \(wait)" : "") + " (see `raftctl status`)")
         }
     }
 }
@@ -139,7 +146,7 @@ struct Leader: ParsableCommand {
 struct Campaign: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make a node start an election now.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -153,7 +160,7 @@ struct TransferLeader: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer-leader", abstract: "Hand leadership to a node (the leader catches it up first).")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "The node to become leader.") var id: String
+    @Argument(help: "The node to become leader.", completion: nodeIDs) var id: String
     @Option(help: "How long to wait for the new leader.") var wait = "3s"
 
     func run() throws {
@@ -184,7 +191,7 @@ struct TransferLeader: ParsableCommand {
 struct Snapshot: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make a node take a snapshot and compact its log now.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -204,7 +211,7 @@ struct Partition: ParsableCommand {
             `raftctl partition n1 n2,n3` isolates n1. Replaces any earlier cuts.
             """)
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Groups, e.g. n1 n2,n3.") var groups: [String]
+    @Argument(help: "Groups, e.g. n1 n2,n3.", completion: nodeIDs) var groups: [String]
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -218,7 +225,7 @@ struct Partition: ParsableCommand {
 struct Isolate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Cut one node off from all others, both ways.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -232,8 +239,8 @@ struct Block: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Drop traffic from one node to another, one way only.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Sender.") var from: String
-    @Argument(help: "Receiver.") var to: String
+    @Argument(help: "Sender.", completion: nodeIDs) var from: String
+    @Argument(help: "Receiver.", completion: nodeIDs) var to: String
 
     func run() throws {
         let spec = try cluster.runningSpec()

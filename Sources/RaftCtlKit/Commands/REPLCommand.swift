@@ -99,7 +99,8 @@ final class REPLSession {
     func complete(_ previous: [String], _ partial: String) -> [String] {
         var words = previous
         if words.first == "raftctl" { words.removeFirst() }
-        let commands = Raftctl.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map(\._commandName)
+        let commands =
+            Raftctl.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
             + ["help", "exit", "quit"]
         guard let command = words.first else {
             return commands.filter { $0.hasPrefix(partial) }.sorted()
@@ -167,7 +168,7 @@ public enum RaftctlMain {
                 say(Raftctl.fullMessage(for: error))
                 return RaftctlExit.success
             }
-            warn(Raftctl.fullMessage(for: error))
+            warn("raftctl: \(Raftctl.message(for: error)) (see `raftctl help` or `--help`)")
             return RaftctlExit.usage
         }
     }

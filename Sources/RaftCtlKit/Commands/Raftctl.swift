@@ -48,10 +48,21 @@ public struct ClusterOptions: ParsableArguments {
     }
 }
 
+/// Shell completion of node ids: read from the cluster named by `--cluster-dir` on the line being completed,
+/// else `$RAFTCTL_CLUSTER_DIR`, else the default cluster.
+let nodeIDs = CompletionKind.custom { words, _, prefix in
+    var option: String?
+    if let flag = words.firstIndex(of: "--cluster-dir"), flag + 1 < words.count { option = words[flag + 1] }
+    guard let spec = try? ClusterDirectory.resolve(option).loadSpec() else { return [] }
+    // Partition groups are comma-separated: complete the id after the last comma.
+    let head = prefix.contains(",") ? String(prefix[...prefix.lastIndex(of: ",")!]) : ""
+    return spec.ids.filter { $0.hasPrefix(prefix.dropFirst(head.count)) }.map { head + $0 }
+}
+
 /// Prints to stdout without Foundation.
 func say(_ text: String) {
     print(text)
-    fflush(stdout)
+    fflush(nil)
 }
 
 /// Prints one line to stderr.
@@ -126,7 +137,7 @@ struct Down: ParsableCommand {
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start a stopped or killed node.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
     @Option(help: ArgumentHelp("The raftd binary.", valueName: "path")) var raftd: String?
 
     func run() throws {
@@ -139,7 +150,7 @@ struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop a node gracefully (a leader hands over leadership first); it stays down.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         try cluster.controller.stop(id)
@@ -150,7 +161,7 @@ struct Stop: ParsableCommand {
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop a node gracefully, then start it.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
     @Option(help: ArgumentHelp("The raftd binary.", valueName: "path")) var raftd: String?
 
     func run() throws {
@@ -164,7 +175,7 @@ struct Kill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a signal to a node (SIGKILL by default); a killed node is not restarted.")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
     @Option(help: "Signal name or number (KILL, TERM, 9, …).") var signal = "KILL"
 
     func run() throws {
@@ -179,7 +190,7 @@ struct Kill: ParsableCommand {
 struct Pause: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Freeze a node (SIGSTOP).")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         try cluster.controller.pause(id, resume: false)
@@ -190,7 +201,7 @@ struct Pause: ParsableCommand {
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Unfreeze a paused node (SIGCONT).")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
 
     func run() throws {
         try cluster.controller.pause(id, resume: true)

@@ -6,7 +6,7 @@ import RaftWire
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a node's log lines (-f to follow).")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
     @Flag(name: .shortAndLong, help: "Keep printing new lines.") var follow = false
     @Option(name: .short, help: "How many recent lines.") var n = 50
 
@@ -36,7 +36,7 @@ struct Entries: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a node's replicated log entries: index, term, type, command (-f to follow).")
     @OptionGroup var cluster: ClusterOptions
-    @Argument(help: "Node id.") var id: String
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
     @Option(help: "First index.") var from: UInt64 = 1
     @Option(help: "At most this many entries (without -f).") var limit = 1_000
     @Flag(name: .shortAndLong, help: "Keep printing new entries.") var follow = false
@@ -69,7 +69,7 @@ struct Events: ParsableCommand {
         abstract: "Role, term and leader changes and elections, merged across nodes in time order (-f to follow).")
     @OptionGroup var cluster: ClusterOptions
     @Flag(name: .shortAndLong, help: "Keep printing new events.") var follow = false
-    @Argument(help: "Only these nodes (default: all running).") var ids: [String] = []
+    @Argument(help: "Only these nodes (default: all running).", completion: nodeIDs) var ids: [String] = []
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -79,7 +79,9 @@ struct Events: ParsableCommand {
         request.follow = follow
         struct Item: Decodable { var event: AdminEvent }
         func show(_ event: AdminEvent) {
-            say("\(event.time)  \(pad(event.node, 3))  t\(pad(String(event.term), 3))  \(pad(event.kind, 12))  \(event.detail)")
+            say(
+                "\(event.time)  \(pad(event.node, 3))  t\(pad(String(event.term), 3))  \(pad(event.kind, 12))  \(event.detail)"
+            )
         }
         if !follow {
             var all: [AdminEvent] = []
@@ -205,7 +207,9 @@ struct Put: ParsableCommand {
     @Argument(help: "Value.") var value: String
 
     func run() throws {
-        say(try describeWrite(try clientRequest(cluster, method: "PUT", key: key, body: Array(value.utf8), idempotent: true)))
+        say(
+            try describeWrite(
+                try clientRequest(cluster, method: "PUT", key: key, body: Array(value.utf8), idempotent: true)))
     }
 }
 
@@ -248,6 +252,7 @@ struct Cas: ParsableCommand {
         let query = "prevValue=" + percentEncode(old)
         say(
             try describeWrite(
-                try clientRequest(cluster, method: "PUT", key: key, query: query, body: Array(new.utf8), idempotent: true)))
+                try clientRequest(
+                    cluster, method: "PUT", key: key, query: query, body: Array(new.utf8), idempotent: true)))
     }
 }
