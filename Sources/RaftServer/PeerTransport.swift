@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import RaftCore
+import RaftStorage
 import RaftWire
 
 /// Splits a TCP stream into peer frames, refusing oversized or malformed ones (which closes the connection).
@@ -38,6 +39,11 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
     let shell: NodeShell
     let logger: Logger
     private var peer: NodeID?
+    /// The snapshot being reassembled from chunks on this connection.
+    private var assembly: SnapshotChunk?
+
+    /// The largest snapshot accepted from a peer: the bound on one connection's reassembly memory.
+    static let maxSnapshotBytes: UInt64 = 4 << 30
 
     init(shell: NodeShell, logger: Logger) {
         self.shell = shell
@@ -70,11 +76,52 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             shell.receive(message)
-        case (.message, nil):
+        case (.snapshotChunk(let chunk), let peer?):
+            guard chunk.from == peer, chunk.to == shell.config.nodeID else {
+                refuse(context, "snapshot chunk \(chunk.from)->\(chunk.to) on the connection from \(peer)")
+                return
+            }
+            reassemble(chunk)
+        case (.message, nil), (.snapshotChunk, nil):
             refuse(context, "message before handshake from \(remote(context))")
         case (.handshake, _?):
             refuse(context, "second handshake from \(remote(context))")
         }
+    }
+
+    /// Appends a chunk to the transfer in progress; a complete transfer whose checksum matches goes to the core as
+    /// one InstallSnapshot. Anything out of order abandons the transfer (the leader sends it again).
+    private func reassemble(_ chunk: SnapshotChunk) {
+        if chunk.offsetBytes == 0 {
+            guard chunk.totalBytes <= Self.maxSnapshotBytes else {
+                logger.warning("refused a snapshot of \(chunk.totalBytes) bytes from \(chunk.from): over the limit")
+                assembly = nil
+                return
+            }
+            var first = chunk
+            first.bytes.reserveCapacity(Int(min(chunk.totalBytes, 256 << 20)))
+            assembly = first
+        } else {
+            guard let current = assembly, current.metadata == chunk.metadata, current.term == chunk.term,
+                current.totalBytes == chunk.totalBytes, current.checksum == chunk.checksum,
+                UInt64(current.bytes.count) == chunk.offsetBytes
+            else {
+                logger.warning("snapshot chunk at \(chunk.offsetBytes) from \(chunk.from) out of order; transfer dropped")
+                assembly = nil
+                return
+            }
+            assembly!.bytes.append(contentsOf: chunk.bytes)
+        }
+        guard let complete = assembly, UInt64(complete.bytes.count) == complete.totalBytes else { return }
+        assembly = nil
+        guard CRC32C.checksum(complete.bytes) == complete.checksum else {
+            logger.warning("snapshot at \(complete.metadata.index) from \(complete.from) failed its checksum; dropped")
+            return
+        }
+        shell.receive(
+            Message(
+                from: complete.from, to: complete.to, term: complete.term,
+                body: .installSnapshot(Snapshot(metadata: complete.metadata, data: complete.bytes))))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -174,6 +221,10 @@ final class PeerTransport: @unchecked Sendable {
         var buffers: [NodeID: ByteBuffer] = [:]
         for message in messages {
             guard links[message.to] != nil else { continue }
+            if case .installSnapshot(let snapshot) = message.body, snapshot.data.count > Self.snapshotChunkBytes {
+                appendChunks(of: snapshot, message, to: &buffers[message.to, default: ByteBuffer()])
+                continue
+            }
             let frame = codec.encode(.message(message))
             buffers[message.to, default: ByteBuffer()].writeBytes(frame)
         }
@@ -188,6 +239,24 @@ final class PeerTransport: @unchecked Sendable {
             } else {
                 enqueue(buffer, on: link)
             }
+        }
+    }
+
+    /// Snapshots larger than this travel as a sequence of chunk frames, so no frame nears the decoder's limit.
+    static let snapshotChunkBytes = 1 << 20
+
+    private func appendChunks(of snapshot: Snapshot, _ message: Message, to buffer: inout ByteBuffer) {
+        let checksum = CRC32C.checksum(snapshot.data)
+        let total = snapshot.data.count
+        var offset = 0
+        while offset < total {
+            let end = min(total, offset + Self.snapshotChunkBytes)
+            let chunk = SnapshotChunk(
+                from: message.from, to: message.to, term: message.term, metadata: snapshot.metadata,
+                totalBytes: UInt64(total), offsetBytes: UInt64(offset), checksum: checksum,
+                bytes: Array(snapshot.data[offset..<end]))
+            buffer.writeBytes(codec.encode(.snapshotChunk(chunk)))
+            offset = end
         }
     }
 

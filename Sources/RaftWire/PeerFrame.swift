@@ -9,6 +9,39 @@ import RaftCore
 public enum PeerFrame: Sendable, Hashable {
     case handshake(Handshake)
     case message(Message)
+    /// One piece of an InstallSnapshot too large for one frame; the receiver reassembles the pieces in order and
+    /// delivers a single InstallSnapshot once the checksum of the whole matches.
+    case snapshotChunk(SnapshotChunk)
+}
+
+/// A piece of a snapshot in transfer. Invariants: pieces of one transfer share `metadata`, `totalBytes` and
+/// `checksum`; `offsetBytes` of each is the sum of the lengths before it; the last ends at `totalBytes`.
+public struct SnapshotChunk: Sendable, Hashable {
+    public var from: NodeID
+    public var to: NodeID
+    public var term: Term
+    public var metadata: SnapshotMetadata
+    public var totalBytes: UInt64
+    public var offsetBytes: UInt64
+    /// CRC-32C of the whole snapshot's data.
+    public var checksum: UInt32
+    public var bytes: [UInt8]
+
+    public init(
+        from: NodeID, to: NodeID, term: Term, metadata: SnapshotMetadata, totalBytes: UInt64, offsetBytes: UInt64,
+        checksum: UInt32, bytes: [UInt8]
+    ) {
+        self.from = from
+        self.to = to
+        self.term = term
+        self.metadata = metadata
+        self.totalBytes = totalBytes
+        self.offsetBytes = offsetBytes
+        self.checksum = checksum
+        self.bytes = bytes
+    }
+
+    public var isLast: Bool { offsetBytes + UInt64(bytes.count) == totalBytes }
 }
 
 /// The first frame on a peer connection: `"RAFT"`, protocol version, cluster id, sender and intended receiver.
@@ -54,6 +87,7 @@ public struct PeerFrameCodec: Sendable {
         case readIndex = 10
         case readIndexResponse = 11
         case transferLeader = 12
+        case snapshotChunk = 13
     }
 
     /// The frame, length prefix included.
@@ -70,6 +104,19 @@ public struct PeerFrameCodec: Sendable {
             w.write(h.to.rawValue)
         case .message(let m):
             encodeMessage(m, into: &w)
+        case .snapshotChunk(let c):
+            w.write(FrameType.snapshotChunk.rawValue)
+            w.write(c.from.rawValue)
+            w.write(c.to.rawValue)
+            w.write(c.term.rawValue)
+            w.write(c.metadata.index.rawValue)
+            w.write(c.metadata.term.rawValue)
+            w.write(UInt16(c.metadata.voters.count))
+            for voter in c.metadata.voters { w.write(voter.rawValue) }
+            w.write(c.totalBytes)
+            w.write(c.offsetBytes)
+            w.write(c.checksum)
+            w.writeBlob(c.bytes)
         }
         w.patch(UInt32(w.bytes.count - 4), at: 0)
         return w.bytes
@@ -177,9 +224,29 @@ public struct PeerFrameCodec: Sendable {
         let from = try nodeID(&r)
         let to = try nodeID(&r)
         let term = Term(try r.read(UInt64.self))
+        if type == .snapshotChunk {
+            let index = LogIndex(try r.read(UInt64.self))
+            let snapshotTerm = Term(try r.read(UInt64.self))
+            let voterCount = Int(try r.read(UInt16.self))
+            var voters: [NodeID] = []
+            for _ in 0..<voterCount { voters.append(try nodeID(&r)) }
+            let total = try r.read(UInt64.self)
+            let offset = try r.read(UInt64.self)
+            let checksum = try r.read(UInt32.self)
+            let bytes = try r.readBlob(limit: maxFrameBytes, what: "snapshot chunk")
+            guard offset <= total, UInt64(bytes.count) <= total - offset else {
+                throw .invalid("snapshot chunk at \(offset)+\(bytes.count) past its total \(total)")
+            }
+            try r.expectEnd()
+            return .snapshotChunk(
+                SnapshotChunk(
+                    from: from, to: to, term: term,
+                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters), totalBytes: total,
+                    offsetBytes: offset, checksum: checksum, bytes: bytes))
+        }
         let body: Message.Body
         switch type {
-        case .handshake:
+        case .handshake, .snapshotChunk:
             preconditionFailure("handled above")
         case .requestVote:
             body = .requestVote(
