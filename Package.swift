@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
+        .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
