@@ -42,10 +42,12 @@ enum HTTPClient {
         return try exchange(port: port, Array(head.utf8) + body, timeout: timeout)
     }
 
-    static func put(port: Int, _ key: String, _ value: String, query: String = "", headers: [(String, String)] = [])
-        throws -> HTTPResponse
-    {
-        try request(port: port, "PUT", "/v1/kv/\(key)\(query)", body: Array(value.utf8), headers: headers)
+    static func put(
+        port: Int, _ key: String, _ value: String, query: String = "", headers: [(String, String)] = [],
+        timeout: Double = 5
+    ) throws -> HTTPResponse {
+        try request(
+            port: port, "PUT", "/v1/kv/\(key)\(query)", body: Array(value.utf8), headers: headers, timeout: timeout)
     }
 
     static func get(port: Int, _ key: String, stale: Bool = false) throws -> HTTPResponse {

@@ -1,0 +1,104 @@
+import Foundation
+import Glibc
+import Testing
+
+extension RaftdIntegrationTests {
+    @Suite("Crashes, restarts and catch-up")
+    struct CrashRecovery {
+        @Test("kill -9 of the leader: a survivor elects a new leader and takes writes; the old one catches up")
+        func leaderCrashFailsOverAndTheNodeCatchesUp() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let oldLeader = try await cluster.waitForLeader()
+            try Expect.written(try HTTPClient.put(port: cluster.port(oldLeader), "before", "crash"), "PUT before")
+            let survivors = cluster.ids.filter { $0 != oldLeader }
+
+            let killedAt = ContinuousClock.now
+            cluster.kill(oldLeader)
+            let index = try await cluster.eventually("a write through \(survivors[0]) to succeed", timeout: 5) {
+                let response = try HTTPClient.put(port: cluster.port(survivors[0]), "after", "crash", timeout: 3)
+                return response.status == 200 ? response.json?["index"] as? Int : nil
+            }
+            print(
+                "raftd failover: first write acknowledged \(millisecondsSince(killedAt)) ms after kill -9 of the leader"
+            )
+            let newLeader = try await cluster.waitForLeader(among: survivors)
+            #expect(newLeader != oldLeader)
+
+            for n in 0..<10 {
+                try Expect.written(try HTTPClient.put(port: cluster.port(newLeader), "k\(n)", "v\(n)"), "PUT k\(n)")
+            }
+            try await cluster.start(oldLeader)
+            let target = try cluster.status(newLeader).commitIndex
+            #expect(target > index)
+            try await cluster.waitForApplied(oldLeader, atLeast: target)
+            // Stale reads show the restarted node's own state: it holds the writes made while it was down.
+            for key in ["before", "after"] + (0..<10).map({ "k\($0)" }) {
+                let read = try HTTPClient.get(port: cluster.port(oldLeader), key, stale: true)
+                #expect(read.status == 200, "stale GET \(key) on the restarted \(oldLeader): \(read)")
+            }
+            #expect(try HTTPClient.get(port: cluster.port(oldLeader), "after").text == "crash")
+        }
+
+        @Test("kill -9 of every node, then restart: every acknowledged write is still there")
+        func acknowledgedWritesSurviveAWholeClusterCrash() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            var acknowledged: [String: String] = [:]
+            for n in 0..<30 {
+                let via = cluster.ids[n % 3]
+                let response = try HTTPClient.put(port: cluster.port(via), "durable-\(n)", "value-\(n)")
+                if response.status == 200 { acknowledged["durable-\(n)"] = "value-\(n)" }
+            }
+            try Expect.written(try HTTPClient.delete(port: cluster.port("n1"), "durable-0"), "DELETE durable-0")
+            acknowledged["durable-0"] = nil
+            #expect(acknowledged.count == 29, "every write to a healthy cluster should be acknowledged")
+
+            for id in cluster.ids { cluster.kill(id) }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            for id in cluster.ids {
+                for (key, value) in acknowledged {
+                    let read = try HTTPClient.get(port: cluster.port(id), key)
+                    #expect(read.status == 200 && read.text == value, "GET \(key) via \(id) after restart: \(read)")
+                }
+                #expect(try HTTPClient.get(port: cluster.port(id), "durable-0").status == 404, "deletes are durable")
+            }
+        }
+
+        @Test("A node down during 200 writes with --snapshot-threshold 50 catches up through InstallSnapshot")
+        func laggingNodeCatchesUpThroughASnapshot() async throws {
+            let cluster = try LocalCluster(extraArguments: ["--snapshot-threshold", "50", "--snapshot-retain", "1"])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let lagging = cluster.ids.first { $0 != leader }!
+            let lastBefore = try cluster.status(lagging).lastLogIndex
+            cluster.kill(lagging)
+
+            for n in 0..<200 {
+                try Expect.written(
+                    try HTTPClient.put(port: cluster.port(leader), "snap-\(n)", "value-\(n)"), "PUT \(n)")
+            }
+            let leaderStatus = try await cluster.eventually("the leader to compact its log past the lagging node") {
+                let status = try cluster.status(leader)
+                return status.snapshotIndex > 0 && status.firstLogIndex > lastBefore + 1 ? status : nil
+            }
+            try await cluster.start(lagging)
+            try await cluster.waitForApplied(lagging, atLeast: leaderStatus.commitIndex)
+            let caughtUp = try cluster.status(lagging)
+            #expect(caughtUp.snapshotIndex > 0, "the lagging node should have installed a snapshot: \(caughtUp)")
+            #expect(caughtUp.keys == 200, "\(caughtUp)")
+            for n in 0..<200 {
+                let read = try HTTPClient.get(port: cluster.port(lagging), "snap-\(n)", stale: true)
+                #expect(read.status == 200 && read.text == "value-\(n)", "stale GET snap-\(n) on \(lagging): \(read)")
+            }
+            // And the node keeps replicating normally after the snapshot.
+            try Expect.written(try HTTPClient.put(port: cluster.port(lagging), "after-snapshot", "yes"), "PUT after")
+            #expect(try HTTPClient.get(port: cluster.port(lagging), "after-snapshot").text == "yes")
+        }
+    }
+}

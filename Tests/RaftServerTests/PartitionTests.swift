@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+extension RaftdIntegrationTests {
+    @Suite("Network partitions through the admin socket")
+    struct Partitions {
+        @Test("An isolated leader cannot commit; the majority elects and commits; after heal its entry is gone")
+        func isolatedLeaderLosesItsUncommittedEntry() async throws {
+            // A longer election timeout keeps the isolated leader in office (CheckQuorum) until our write reaches it.
+            let cluster = try LocalCluster(extraArguments: [
+                "--request-timeout", "1s", "--election-timeout", "300ms-600ms",
+            ])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let old = try await cluster.waitForLeader()
+            let majority = cluster.ids.filter { $0 != old }
+            try Expect.written(try HTTPClient.put(port: cluster.port(old), "shared", "before"), "PUT before")
+
+            _ = try cluster.admin(old).result("set-blocked", ["in": majority, "out": majority])
+            for id in majority { _ = try cluster.admin(id).result("set-blocked", ["in": [old], "out": [old]]) }
+
+            let sentAt = ContinuousClock.now
+            let minorityWrite = try HTTPClient.put(port: cluster.port(old), "minority", "lost", timeout: 5)
+            let elapsed = millisecondsSince(sentAt)
+            print("raftd partition: the isolated leader answered \(minorityWrite.status) after \(elapsed) ms")
+            #expect([503, 504].contains(minorityWrite.status), "a minority must not commit: \(minorityWrite)")
+            #expect(minorityWrite.isJSONError, "\(minorityWrite)")
+            #expect(elapsed < 4_000, "the answer must come within about the 1 s request timeout")
+            let appended = try cluster.admin(old).entries().contains { $0.command == "put minority=lost" }
+            #expect(appended, "the isolated leader should have appended the write it could not commit")
+
+            let newLeader = try await cluster.waitForLeader(among: majority)
+            try Expect.written(try HTTPClient.put(port: cluster.port(newLeader), "shared", "after"), "majority PUT")
+            _ = try await cluster.eventually("the isolated leader to step down") {
+                try cluster.status(old).role != "leader" ? true : nil
+            }
+
+            for id in cluster.ids { _ = try cluster.admin(id).result("heal") }
+            let healedLeader = try await cluster.waitForLeader()
+            #expect(healedLeader != old, "the old leader's log is behind; it cannot win")
+            try await cluster.waitForApplied(old, atLeast: try cluster.status(healedLeader).commitIndex)
+            let entries = try cluster.admin(old).entries()
+            #expect(!entries.contains { $0.command == "put minority=lost" }, "uncommitted entry survived: \(entries)")
+            #expect(entries.contains { $0.command == "put shared=after" }, "\(entries)")
+            Expect.error(try HTTPClient.get(port: cluster.port(old), "minority"), 404, "the lost write is not readable")
+            #expect(try HTTPClient.get(port: cluster.port(old), "shared", stale: true).text == "after")
+        }
+
+        @Test("A leader that cannot hear its followers (inbound blocked) steps down and another node leads")
+        func leaderThatHearsNobodyStepsDown() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let old = try await cluster.waitForLeader()
+            let others = cluster.ids.filter { $0 != old }
+
+            _ = try cluster.admin(old).result("block", ["peers": others, "direction": "in"])
+            let blockedAt = ContinuousClock.now
+            let replacement = try await cluster.eventually("a node other than \(old) to become leader") {
+                try others.first { try cluster.status($0).role == "leader" }
+            }
+            print("raftd check-quorum: \(replacement) became leader \(millisecondsSince(blockedAt)) ms after the block")
+            _ = try await cluster.eventually("\(old) to stop acting as leader") {
+                try cluster.status(old).role != "leader" ? true : nil
+            }
+            try Expect.written(try HTTPClient.put(port: cluster.port(replacement), "k", "v"), "PUT via the new leader")
+
+            _ = try cluster.admin(old).result("heal")
+            _ = try await cluster.waitForLeader()
+            #expect(try HTTPClient.get(port: cluster.port(old), "k").text == "v")
+        }
+    }
+}
