@@ -4,6 +4,7 @@ import Glibc
 /// What `GET /v1/status` reports, as far as the tests look at it.
 struct NodeStatus: Decodable, CustomStringConvertible {
     var id: String
+    var clusterID: String?
     var role: String
     var term: Int
     var leader: String?
