@@ -134,6 +134,22 @@ final class LocalCluster {
         return status
     }
 
+    /// Runs raftd with `arguments` (not a cluster member's process) and waits for it to exit: its exit status and
+    /// what it printed. A process still running after `timeout` seconds is killed and fails the call.
+    func runToExit(_ arguments: [String], timeout: Double = 10) async throws -> (status: Int32, output: String) {
+        runs += 1
+        let outputPath = "\(root)/run-\(runs).out"
+        let pid = try RaftdProcess.spawn(binary, arguments, outputPath: outputPath)
+        let output = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        guard let status = await RaftdProcess.waitForExit(pid, timeout: timeout) else {
+            RaftdProcess.killAndReap(pid)
+            throw HarnessError("raftd \(arguments) was still running after \(timeout) s:\n\(output())")
+        }
+        return (status, output())
+    }
+
+    private var runs = 0
+
     func restart(_ id: String) async throws {
         if nodes[id]!.pid != nil { kill(id) }
         try await start(id)
