@@ -1,0 +1,146 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Runs blocking `body` on a GCD thread, so that several blocking clients can run at once without tying up the
+/// cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+extension RaftdIntegrationTests {
+    @Suite("Admin operations")
+    struct AdminOperations {
+        @Test("transfer-leader (even sent to a follower) and campaign move leadership where the operator asks")
+        func transferAndCampaignMoveLeadership() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let first = try await cluster.waitForLeader()
+            let followers = cluster.ids.filter { $0 != first }
+
+            // Sent to one follower, naming the other: the follower forwards it to the leader.
+            _ = try cluster.admin(followers[0]).result("transfer-leader", ["to": followers[1]])
+            let second = try await cluster.waitForLeader()
+            #expect(second == followers[1])
+
+            _ = try cluster.admin(first).result("campaign")
+            let third = try await cluster.waitForLeader()
+            #expect(third == first, "a forced campaign by an up-to-date node wins despite a live leader")
+            try Expect.written(try HTTPClient.put(port: cluster.port(followers[0]), "k", "v"), "PUT afterwards")
+        }
+
+        @Test("snapshot, logs and events report what the node did; following entries streams new writes")
+        func snapshotLogsEventsAndFollowingStreams() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let port = cluster.port("n1")
+            for n in 0..<5 { try Expect.written(try HTTPClient.put(port: port, "k\(n)", "v"), "PUT k\(n)") }
+
+            let admin = try cluster.admin("n1")
+            let snapshot = try admin.result("snapshot")
+            let snapshotIndex = try #require(snapshot["index"] as? Int, "\(snapshot)")
+            #expect(snapshotIndex >= 6, "the snapshot covers the 5 applied writes: \(snapshot)")
+            #expect(try cluster.status("n1").snapshotIndex == snapshotIndex)
+
+            let logs = try admin.stream("logs", ["last": 3])
+            #expect(logs.count == 3 && logs.allSatisfy { $0["line"] is String }, "\(logs)")
+            let events = try admin.stream("events")
+            let kinds = events.compactMap { ($0["event"] as? [String: Any])?["kind"] as? String }
+            #expect(kinds.contains("role"), "events include the election: \(events)")
+
+            let follower = try cluster.admin("n1")
+            follower.sendRaw(Array((#"{"v":1,"id":"tail","op":"entries","from":1000000,"follow":true}"# + "\n").utf8))
+            // A following stream sends no end line; give the subscription a moment to register, then write.
+            let writeIndex = try await cluster.eventually("a write to appear on the followed entries stream") {
+                () -> Int? in
+                let index = try Expect.written(try HTTPClient.put(port: port, "followed", "yes"), "PUT followed")
+                guard let line = try follower.readLine(timeout: 1) else { throw HarnessError("stream closed") }
+                let entry = line["entry"] as? [String: Any]
+                #expect(line["id"] as? String == "tail", "\(line)")
+                return entry?["command"] as? String == "put followed=yes" ? index : nil
+            }
+            #expect(writeIndex > snapshotIndex)
+            // A follower hanging up must not disturb the node.
+            _ = consume follower
+            try Expect.written(try HTTPClient.put(port: port, "after", "hangup"), "PUT after the stream closed")
+            #expect(try admin.result("status")["id"] as? String == "n1")
+        }
+    }
+
+    @Suite("Idempotency-Key")
+    struct Idempotency {
+        @Test("A retry after a snapshot and a restart of every node still gets the original answer")
+        func idempotencySurvivesSnapshotAndRestart() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let key = [("Idempotency-Key", "durable-retry")]
+            let firstIndex = try Expect.written(
+                try HTTPClient.put(port: cluster.port("n1"), "counter", "1", headers: key), "first PUT")
+            try Expect.written(try HTTPClient.put(port: cluster.port("n2"), "counter", "2"), "PUT counter=2")
+            for id in cluster.ids { _ = try cluster.admin(id).result("snapshot") }
+            for id in cluster.ids { cluster.kill(id) }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+
+            let retry = try HTTPClient.put(port: cluster.port("n3"), "counter", "1", headers: key)
+            #expect(try Expect.written(retry, "retry after restart") == firstIndex, "\(retry)")
+            #expect(try HTTPClient.get(port: cluster.port("n1"), "counter").text == "2")
+        }
+
+        @Test("The same keyed write sent to two nodes at once is applied once; both get the same answer")
+        func concurrentDuplicatesAreAppliedOnce() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let ports = cluster.ids.map { cluster.port($0) }
+            for round in 0..<5 {
+                let key = [("Idempotency-Key", "burst-\(round)")]
+                async let a = onThread { try HTTPClient.put(port: ports[0], "burst", "\(round)", headers: key) }
+                async let b = onThread { try HTTPClient.put(port: ports[1], "burst", "\(round)", headers: key) }
+                async let c = onThread { try HTTPClient.put(port: ports[2], "burst", "\(round)", headers: key) }
+                let answers = try await [a, b, c]
+                let indexes = try answers.map { try Expect.written($0, "duplicate in round \(round)") }
+                #expect(Set(indexes).count == 1, "every duplicate gets the first answer: \(answers)")
+            }
+            let puts = try cluster.admin("n1").entries().filter { $0.command?.hasPrefix("put burst=") == true }
+            print("raftd idempotency: 15 concurrent keyed PUTs appended \(puts.count) log entries")
+            #expect(try HTTPClient.get(port: ports[0], "burst").text == "4")
+        }
+
+        @Test("A write that timed out on an isolated leader, retried through the majority, is applied exactly once")
+        func timedOutWriteRetriedAfterPartitionAppliesOnce() async throws {
+            let cluster = try LocalCluster(extraArguments: [
+                "--request-timeout", "1s", "--election-timeout", "300ms-600ms",
+            ])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let old = try await cluster.waitForLeader()
+            let majority = cluster.ids.filter { $0 != old }
+            try Expect.written(try HTTPClient.put(port: cluster.port(old), "list", "a"), "PUT list=a")
+            _ = try cluster.admin(old).result("set-blocked", ["in": majority, "out": majority])
+            let key = [("Idempotency-Key", "append-b")]
+
+            let lost = try HTTPClient.put(port: cluster.port(old), "list", "a,b", query: "?prevValue=a", headers: key)
+            #expect([503, 504].contains(lost.status), "\(lost)")
+            _ = try await cluster.waitForLeader(among: majority)
+            let retry = try HTTPClient.put(
+                port: cluster.port(majority[0]), "list", "a,b", query: "?prevValue=a", headers: key)
+            let retryIndex = try Expect.written(retry, "the retry through the majority")
+
+            _ = try cluster.admin(old).result("heal")
+            _ = try await cluster.waitForLeader()
+            // A second retry, now through the healed old leader, gets the answer of the one that was applied.
+            let again = try HTTPClient.put(port: cluster.port(old), "list", "a,b", query: "?prevValue=a", headers: key)
+            #expect(try Expect.written(again, "second retry") == retryIndex, "\(again)")
+            #expect(try HTTPClient.get(port: cluster.port(old), "list").text == "a,b")
+        }
+    }
+}
