@@ -42,8 +42,38 @@ extension RaftdIntegrationTests {
                 .handshake(Handshake(clusterID: ClusterID(clusterID), from: NodeID(2), to: NodeID(1))))
             #expect(try !Self.closesConnection(port: peerPort, after: genuine, timeout: 0.5), "a valid handshake")
 
+            // A correct handshake followed by a frame that does not decode is cut off too.
+            #expect(
+                try Self.closesConnection(port: peerPort, after: genuine + [0, 0, 0, 2, 3, 0]), "truncated message")
+            // A message claiming to come from another node than the handshake named is refused.
+            let forged = codec.encode(
+                .message(Message(from: NodeID(3), to: NodeID(1), term: Term(99), body: .timeoutNow)))
+            #expect(try Self.closesConnection(port: peerPort, after: genuine + forged), "sender differs from handshake")
+            #expect(try cluster.status("n1").term < 99, "a refused message must not reach the core")
+
             let status = try cluster.status("n1")
             #expect(status.pid == Int(cluster.node("n1").pid!), "n1 still serves status: \(status)")
+        }
+
+        @Test("Idle connections that never send a byte do not stop the node from serving others")
+        func idleConnectionsDoNotBlockService() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let node = cluster.node("n1")
+            var idle: [Int32] = []
+            defer { for fd in idle { close(fd) } }
+            for _ in 0..<40 {
+                idle.append(try Sockets.connectTCP(port: node.clientPort))
+                idle.append(try Sockets.connectTCP(port: node.peerPort))
+                idle.append(try Sockets.connectUnix(path: node.adminSocket))
+            }
+            // Half-sent requests as well: a request line without the end of its headers.
+            for fd in idle.prefix(30) { Sockets.sendAll(fd, Array("GET /v1/kv/x HTTP/1.1\r\nHost:".utf8)) }
+            try Expect.written(try HTTPClient.put(port: node.clientPort, "k", "v"), "PUT next to 120 idle connections")
+            #expect(try HTTPClient.get(port: node.clientPort, "k").text == "v")
+            #expect(try cluster.admin("n1").result("status")["role"] as? String == "leader")
         }
 
         @Test("Admin socket: garbage, non-JSON, unknown op and a 100 KB line get JSON errors; the node keeps serving")

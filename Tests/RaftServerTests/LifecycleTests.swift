@@ -71,6 +71,49 @@ extension RaftdIntegrationTests {
                 try await cluster.runToExit(arguments), naming: ["127.0.0.1:\(holder.port)", "already in use"])
         }
 
+        @Test("A peer port already in use is reported by address")
+        func peerPortInUseIsReported() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            let holder = try Sockets.listen(port: 0)
+            defer { close(holder.fd) }
+            let arguments = cluster.arguments("n1") + ["--peer-listen", "127.0.0.1:\(holder.port)"]
+            Self.expectStartupError(
+                try await cluster.runToExit(arguments), naming: ["127.0.0.1:\(holder.port)", "already in use"])
+        }
+
+        @Test("Options come from --config; the command line wins over the file")
+        func configFileOptionsApplyUnderTheCommandLine() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            let file = cluster.root + "/raftd.conf"
+            let node = cluster.node("n1")
+            try """
+            # a comment
+            id = n1
+            peers = n1=127.0.0.1:\(node.peerPort)
+            data-dir = \(node.dataDir)
+            client-listen = 127.0.0.1:\(node.clientPort)
+            max-value-bytes = 10
+            election-timeout = fast
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+            // The file's bad election timeout is overridden on the command line; everything else comes from the file.
+            cluster.extraArguments = []
+            let pid = try RaftdProcess.spawn(
+                cluster.binary, ["--config", file, "--election-timeout", "100ms-200ms"],
+                outputPath: cluster.root + "/c.out")
+            defer { RaftdProcess.killAndReap(pid) }
+            let port = node.clientPort
+            _ = try await cluster.eventually("raftd started from a config file to elect itself") {
+                try HTTPClient.put(port: port, "k", "0123456789").status == 200 ? true : nil
+            }
+            Expect.error(try HTTPClient.put(port: port, "k", "01234567890"), 413, "max-value-bytes from the file")
+
+            let broken = cluster.root + "/broken.conf"
+            try "id n1\n".write(toFile: broken, atomically: true, encoding: .utf8)
+            Self.expectStartupError(try await cluster.runToExit(["--config", broken]), naming: ["broken.conf:1"])
+        }
+
         @Test("A data directory locked by a running raftd, or of another cluster, is refused; the owner is unharmed")
         func lockedOrForeignDataDirectoryIsRefused() async throws {
             let cluster = try LocalCluster(size: 1)
@@ -93,6 +136,42 @@ extension RaftdIntegrationTests {
             Self.expectStartupError(try await cluster.runToExit(foreign), naming: ["cluster", "00000000000000ab"])
             // The directory still belongs to its cluster: the node starts again with its original options.
             try await cluster.start("n1")
+        }
+
+        @Test("Another node's data directory is refused")
+        func anotherNodesDataDirectoryIsRefused() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            cluster.kill("n1", signal: SIGTERM)
+            #expect(try await cluster.waitForExit("n1") == 0)
+            var arguments = cluster.arguments("n2")
+            arguments[arguments.firstIndex(of: "--data-dir")! + 1] = cluster.node("n1").dataDir
+            let ports = try Sockets.freeLoopbackPorts(2)
+            arguments[arguments.firstIndex(of: "--client-listen")! + 1] = "127.0.0.1:\(ports[0])"
+            arguments += ["--peer-listen", "127.0.0.1:\(ports[1])"]
+            Self.expectStartupError(try await cluster.runToExit(arguments), naming: [cluster.node("n1").dataDir])
+        }
+
+        @Test("SIGINT to a follower and SIGTERM to a leader without reachable peers both exit 0 promptly")
+        func shutdownWithoutAHandoverTargetStillExits() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let followers = cluster.ids.filter { $0 != leader }
+            cluster.kill(followers[0], signal: SIGINT)
+            #expect(try await cluster.waitForExit(followers[0]) == 0)
+            #expect(try cluster.status(leader).role == "leader", "a follower leaving does not disturb the leader")
+            cluster.kill(followers[1])
+
+            let signalledAt = ContinuousClock.now
+            cluster.kill(leader, signal: SIGTERM)
+            let status = try await cluster.waitForExit(leader, timeout: 10)
+            print("raftd graceful shutdown: a leader with no peers exited after \(millisecondsSince(signalledAt)) ms")
+            #expect(status == 0)
+            #expect(access(cluster.node(leader).adminSocket, F_OK) != 0)
         }
 
         @Test("SIGTERM to the leader hands leadership over, exits 0 and removes admin.sock; modes 0600 and 0700")
