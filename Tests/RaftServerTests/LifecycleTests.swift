@@ -154,6 +154,29 @@ extension RaftdIntegrationTests {
             Self.expectStartupError(try await cluster.runToExit(arguments), naming: [cluster.node("n1").dataDir])
         }
 
+        @Test("A follower shut down with a forwarded write in flight answers 504 (outcome unknown), not 503")
+        func shutdownAnswersInFlightWritesAsOutcomeUnknown() async throws {
+            // Long election timeouts: the follower must stay a follower of the same leader until we stop it.
+            let cluster = try LocalCluster(extraArguments: ["--election-timeout", "2s-4s", "--request-timeout", "10s"])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader(timeout: 15)
+            let follower = cluster.ids.first { $0 != leader }!
+            // The follower can still forward proposals to the leader but never hears that they committed.
+            _ = try cluster.admin(follower).result("block", ["peers": [leader], "direction": "in"])
+            let port = cluster.port(follower)
+            async let answer = onThread { try HTTPClient.put(port: port, "inflight", "v", timeout: 15) }
+            _ = try await cluster.eventually("the forwarded write to commit on the leader", timeout: 5) {
+                try HTTPClient.get(port: cluster.port(leader), "inflight", stale: true).status == 200 ? true : nil
+            }
+            cluster.kill(follower, signal: SIGTERM)
+            let response = try await answer
+            #expect(try await cluster.waitForExit(follower) == 0)
+            // The write is committed: a 503 would tell the client it was not applied and invite a blind retry.
+            #expect(response.status != 503, "a committed write was answered as unavailable: \(response)")
+            #expect(response.status == 200 || response.status == 504, "\(response)")
+        }
+
         @Test("SIGINT to a follower and SIGTERM to a leader without reachable peers both exit 0 promptly")
         func shutdownWithoutAHandoverTargetStillExits() async throws {
             let cluster = try LocalCluster()
