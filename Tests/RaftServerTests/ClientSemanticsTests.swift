@@ -85,6 +85,47 @@ extension RaftdIntegrationTests {
             #expect(responses[3].status == 200 && responses[3].text == "second", "\(responses[3])")
         }
 
+        @Test("Expect: 100-continue is answered before the body is sent (100 Continue, or 413 for an oversized one)")
+        func expectContinueIsAnsweredBeforeTheBody() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let port = cluster.port("n1")
+            let endOfHead: ([UInt8]) -> Bool = { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+
+            let fd = try Sockets.connectTCP(port: port)
+            defer { close(fd) }
+            let head = "PUT /v1/kv/e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+            Sockets.sendAll(fd, Array(head.utf8))
+            // Clients such as curl wait (1 s) for this before sending the body; without it every such PUT stalls.
+            let interim = Sockets.receive(fd, timeout: 3, until: endOfHead)
+            #expect(
+                String(decoding: interim.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"),
+                "no interim response to Expect: 100-continue: \(String(decoding: interim.bytes, as: UTF8.self))")
+            Sockets.sendAll(fd, Array("hello".utf8))
+            var rest = Sockets.receive(fd, timeout: 5) { HTTPClient.parse(Self.afterInterim($0)) != nil }.bytes
+            rest = Self.afterInterim(interim.bytes + rest)
+            let final = try #require(HTTPClient.parse(rest), "\(String(decoding: rest, as: UTF8.self))")
+            try Expect.written(final, "PUT with Expect: 100-continue")
+            #expect(try HTTPClient.get(port: port, "e").text == "hello")
+
+            let tooLarge = try Sockets.connectTCP(port: port)
+            defer { close(tooLarge) }
+            let bigHead = "PUT /v1/kv/f HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n"
+            Sockets.sendAll(tooLarge, Array(bigHead.utf8))
+            let refused = Sockets.receive(tooLarge, timeout: 3) { HTTPClient.parse($0) != nil }
+            let answer = try #require(HTTPClient.parse(refused.bytes), "no answer to an oversized Expect request")
+            Expect.error(answer, 413, code: "value_too_large", "oversized body announced with Expect")
+        }
+
+        /// The bytes after a leading `100 Continue` interim response, if there is one.
+        static func afterInterim(_ bytes: [UInt8]) -> [UInt8] {
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard text.hasPrefix("HTTP/1.1 100"), let end = text.range(of: "\r\n\r\n") else { return bytes }
+            return Array(bytes[text.utf8.distance(from: text.startIndex, to: end.upperBound)...])
+        }
+
         @Test("Without a quorum, writes and linearizable reads answer 503 with Retry-After (or 504), never 200")
         func noQuorumAnswersUnavailable() async throws {
             let cluster = try LocalCluster(extraArguments: ["--request-timeout", "1s"])
