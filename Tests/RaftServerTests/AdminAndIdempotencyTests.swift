@@ -32,6 +32,28 @@ extension RaftdIntegrationTests {
             try Expect.written(try HTTPClient.put(port: cluster.port(followers[0]), "k", "v"), "PUT afterwards")
         }
 
+        @Test("A transfer to a dead node is abandoned: the leader keeps serving writes")
+        func transferToADeadNodeIsAbandoned() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let followers = cluster.ids.filter { $0 != leader }
+            cluster.kill(followers[0])
+            let response = try cluster.admin(leader).call("transfer-leader", ["to": followers[0]])
+            print("raftd transfer to a dead node answered: \(response)")
+            let startedAt = ContinuousClock.now
+            let index = try await cluster.eventually("writes to be accepted again after the failed transfer") {
+                // Through the leader: it refuses proposals at once (503) while the transfer is pending. (A write
+                // forwarded by a follower meanwhile is dropped silently and waits out its request timeout.)
+                let write = try HTTPClient.put(port: cluster.port(leader), "k", "v", timeout: 3)
+                return write.status == 200 ? write.json?["index"] as? Int : nil
+            }
+            print("raftd transfer to a dead node: writes accepted again after \(millisecondsSince(startedAt)) ms")
+            #expect(index > 0)
+            #expect(try await cluster.waitForLeader(among: [leader, followers[1]]) == leader)
+        }
+
         @Test("snapshot, logs and events report what the node did; following entries streams new writes")
         func snapshotLogsEventsAndFollowingStreams() async throws {
             let cluster = try LocalCluster(size: 1)

@@ -119,6 +119,51 @@ extension RaftdIntegrationTests {
             Expect.error(answer, 413, code: "value_too_large", "oversized body announced with Expect")
         }
 
+        @Test("Chunked bodies are reassembled, and refused with 413 once they exceed the limit; HTTP/1.0 works")
+        func chunkedBodiesAndHTTP10() async throws {
+            let cluster = try LocalCluster(size: 1, extraArguments: ["--max-value-bytes", "100"])
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let port = cluster.port("n1")
+            let chunked =
+                "PUT /v1/kv/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            try Expect.written(try HTTPClient.exchange(port: port, Array(chunked.utf8)), "chunked PUT")
+            #expect(try HTTPClient.get(port: port, "c").text == "hello world")
+
+            let chunk = String(repeating: "z", count: 60)
+            let oversized =
+                "PUT /v1/kv/d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "3c\r\n\(chunk)\r\n3c\r\n\(chunk)\r\n0\r\n\r\n"
+            Expect.error(
+                try HTTPClient.exchange(port: port, Array(oversized.utf8)), 413, code: "value_too_large",
+                "120 chunked bytes over a limit of 100")
+            #expect(try HTTPClient.get(port: port, "d").status == 404)
+
+            let old = try HTTPClient.exchange(port: port, Array("GET /v1/kv/c HTTP/1.0\r\n\r\n".utf8))
+            #expect(old.status == 200 && old.text == "hello world", "\(old)")
+        }
+
+        @Test("Concurrent compare-and-swaps from three nodes: exactly one wins each round")
+        func concurrentCompareAndSwapHasOneWinner() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let ports = cluster.ids.map { cluster.port($0) }
+            try Expect.written(try HTTPClient.put(port: ports[0], "token", "0"), "PUT token=0")
+            for round in 1...8 {
+                let query = "?prevValue=\(round - 1)"
+                async let a = onThread { try HTTPClient.put(port: ports[0], "token", "\(round)", query: query) }
+                async let b = onThread { try HTTPClient.put(port: ports[1], "token", "\(round)", query: query) }
+                async let c = onThread { try HTTPClient.put(port: ports[2], "token", "\(round)", query: query) }
+                let statuses = try await [a, b, c].map(\.status)
+                #expect(statuses.sorted() == [200, 412, 412], "round \(round): \(statuses)")
+            }
+            #expect(try HTTPClient.get(port: ports[2], "token").text == "8")
+        }
+
         /// The bytes after a leading `100 Continue` interim response, if there is one.
         static func afterInterim(_ bytes: [UInt8]) -> [UInt8] {
             let text = String(decoding: bytes, as: UTF8.self)

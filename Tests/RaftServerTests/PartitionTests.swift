@@ -46,6 +46,28 @@ extension RaftdIntegrationTests {
             #expect(try HTTPClient.get(port: cluster.port(old), "shared", stale: true).text == "after")
         }
 
+        @Test("A follower rejoining after a long partition does not depose the leader or raise the term (pre-vote)")
+        func rejoiningFollowerDoesNotDisrupt() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let term = try cluster.status(leader).term
+            let loner = cluster.ids.first { $0 != leader }!
+            let others = cluster.ids.filter { $0 != loner }
+            _ = try cluster.admin(loner).result("set-blocked", ["in": others, "out": others])
+            // Several election timeouts (150-300 ms) pass while it is cut off.
+            try await Task.sleep(for: .milliseconds(1500))
+            try Expect.written(try HTTPClient.put(port: cluster.port(leader), "k", "v"), "PUT during the partition")
+            let cutOff = try cluster.status(loner)
+            #expect(cutOff.term == term, "pre-vote keeps an isolated node's term: \(cutOff)")
+
+            _ = try cluster.admin(loner).result("heal")
+            try await cluster.waitForApplied(loner, atLeast: try cluster.status(leader).commitIndex)
+            #expect(try await cluster.waitForLeader() == leader, "the leader keeps its office")
+            #expect(try cluster.status(leader).term == term, "no election happened")
+        }
+
         @Test("A leader that cannot hear its followers (inbound blocked) steps down and another node leads")
         func leaderThatHearsNobodyStepsDown() async throws {
             let cluster = try LocalCluster()
