@@ -139,6 +139,37 @@ extension RaftdIntegrationTests {
             }
         }
 
+        @Test("kill -9 of every node in the middle of a stream of writes loses none that was acknowledged")
+        func acknowledgedWritesSurviveACrashMidStream() async throws {
+            let cluster = try LocalCluster(extraArguments: ["--snapshot-threshold", "40"])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let port = cluster.port(leader)
+            let deadline = Date().addingTimeInterval(0.8)
+            async let outcomes = onThread { () -> [(key: String, status: Int)] in
+                var outcomes: [(key: String, status: Int)] = []
+                var n = 0
+                while Date() < deadline {
+                    let status = (try? HTTPClient.put(port: port, "m-\(n)", "value-\(n)", timeout: 3))?.status ?? -1
+                    outcomes.append(("m-\(n)", status))
+                    n += 1
+                }
+                return outcomes
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            for id in cluster.ids { cluster.kill(id) }
+            let acknowledged = try await outcomes.filter { $0.status == 200 }.map(\.key)
+            #expect(acknowledged.count > 20, "the writer made progress before the crash")
+
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            for key in acknowledged {
+                let read = try HTTPClient.get(port: cluster.port(leader), key)
+                #expect(read.status == 200, "acknowledged \(key) lost in the crash: \(read)")
+            }
+        }
+
         @Test("A node down during 200 writes with --snapshot-threshold 50 catches up through InstallSnapshot")
         func laggingNodeCatchesUpThroughASnapshot() async throws {
             let cluster = try LocalCluster(extraArguments: ["--snapshot-threshold", "50", "--snapshot-retain", "1"])

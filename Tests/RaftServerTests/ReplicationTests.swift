@@ -34,6 +34,25 @@ extension RaftdIntegrationTests {
             }
         }
 
+        @Test("Status reports the leader's view of its peers: connected, and matched up to the last write")
+        func statusReportsPeerReplication() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let index = try Expect.written(try HTTPClient.put(port: cluster.port(leader), "k", "v"), "PUT")
+            let followers = cluster.ids.filter { $0 != leader }
+            _ = try await cluster.eventually("the leader to see both followers match index \(index)") {
+                let peers = try cluster.status(leader).peers
+                return peers.map(\.id).sorted() == followers
+                    && peers.allSatisfy { $0.connected && ($0.matchIndex ?? 0) >= index } ? true : nil
+            }
+            cluster.kill(followers[0])
+            _ = try await cluster.eventually("the leader to report \(followers[0]) disconnected") {
+                try cluster.status(leader).peers.first { $0.id == followers[0] }?.connected == false ? true : nil
+            }
+        }
+
         @Test("Conditional PUT and DELETE: 412 when the condition fails, 404 for a missing key, 200 otherwise")
         func conditionalWritesAndDeletes() async throws {
             let cluster = try LocalCluster()

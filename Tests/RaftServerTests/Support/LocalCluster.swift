@@ -15,6 +15,14 @@ struct NodeStatus: Decodable, CustomStringConvertible {
     var snapshotIndex: Int
     var keys: Int
     var pid: Int
+    var peers: [Peer]
+
+    /// One other member as this node sees it.
+    struct Peer: Decodable {
+        var id: String
+        var connected: Bool
+        var matchIndex: Int?
+    }
 
     var description: String {
         "\(id) \(role) term=\(term) leader=\(leader ?? "-") commit=\(commitIndex) applied=\(appliedIndex) "
