@@ -46,6 +46,60 @@ extension RaftdIntegrationTests {
             #expect(try HTTPClient.get(port: cluster.port(old), "shared", stale: true).text == "after")
         }
 
+        @Test("An old leader with a conflicting uncommitted tail is repaired by a snapshot, also across a restart")
+        func snapshotReplacesAConflictingTailDurably() async throws {
+            let cluster = try LocalCluster(extraArguments: [
+                "--request-timeout", "1s", "--election-timeout", "300ms-600ms", "--snapshot-threshold", "20",
+            ])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let old = try await cluster.waitForLeader()
+            let majority = cluster.ids.filter { $0 != old }
+            for id in cluster.ids {
+                _ = try cluster.admin(id).result(
+                    "set-blocked", ["in": id == old ? majority : [old], "out": id == old ? majority : [old]])
+            }
+            // Uncommitted entries on the isolated leader, each answered 503/504.
+            let oldPort = cluster.port(old)
+            async let lost = onThread { () -> [Int] in
+                (0..<3).map { n in
+                    (try? HTTPClient.put(port: oldPort, "minority-\(n)", "x", timeout: 3))?.status ?? -1
+                }
+            }
+            let newLeader = try await cluster.waitForLeader(among: majority)
+            for n in 0..<60 {
+                try Expect.written(try HTTPClient.put(port: cluster.port(newLeader), "major-\(n)", "v\(n)"), "PUT \(n)")
+            }
+            let statuses = try await lost
+            #expect(statuses.allSatisfy { $0 != 200 }, "\(statuses)")
+            let oldEntries = try cluster.admin(old).entries()
+            #expect(oldEntries.contains { $0.command?.hasPrefix("put minority-") == true }, "\(oldEntries)")
+            let leaderStatus = try await cluster.eventually("the new leader to compact past the old leader's log") {
+                let status = try cluster.status(newLeader)
+                return status.firstLogIndex > oldEntries.count + 1 ? status : nil
+            }
+
+            for id in cluster.ids { _ = try cluster.admin(id).result("heal") }
+            try await cluster.waitForApplied(old, atLeast: leaderStatus.commitIndex)
+            func check(_ when: String) throws {
+                let status = try cluster.status(old)
+                #expect(status.snapshotIndex > 0, "\(when): the old leader installed a snapshot: \(status)")
+                #expect(status.keys == 60, "\(when): \(status)")
+                for n in 0..<3 {
+                    let read = try HTTPClient.get(port: cluster.port(old), "minority-\(n)", stale: true)
+                    #expect(read.status == 404, "\(when): an uncommitted write resurfaced: \(read)")
+                }
+                let entries = try cluster.admin(old).entries()
+                #expect(!entries.contains { $0.command?.hasPrefix("put minority-") == true }, "\(when): \(entries)")
+            }
+            try check("after catching up")
+            cluster.kill(old)
+            try await cluster.start(old)
+            try check("after a restart")
+            _ = try await cluster.waitForLeader()
+            try Expect.written(try HTTPClient.put(port: cluster.port(old), "after", "restart"), "PUT after")
+        }
+
         @Test("A follower rejoining after a long partition does not depose the leader or raise the term (pre-vote)")
         func rejoiningFollowerDoesNotDisrupt() async throws {
             let cluster = try LocalCluster()

@@ -39,6 +39,9 @@ struct NodeStatus: Decodable, CustomStringConvertible {
 ///
 /// Invariant: no raftd started by a cluster outlives it: ``shutdown()`` (also run by `deinit`) SIGKILLs and reaps
 /// every process, and ``RaftdProcess`` kills leftovers when the test process exits.
+///
+/// Environment: `RAFTD_BINARY` picks another raftd binary; `RAFTD_KEEP_TEST_DIRS=1` keeps the data directories
+/// (with each node's raftd.log and `<id>.out`) for inspection after a run.
 final class LocalCluster {
     /// One member's fixed identity; its process comes and goes.
     struct Node {
