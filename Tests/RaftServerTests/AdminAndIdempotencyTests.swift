@@ -32,6 +32,57 @@ extension RaftdIntegrationTests {
             try Expect.written(try HTTPClient.put(port: cluster.port(followers[0]), "k", "v"), "PUT afterwards")
         }
 
+        @Test("Repeated leadership transfers under concurrent writes: no acknowledged write lost, no node crashes")
+        func transfersUnderLoadLoseNothing() async throws {
+            let cluster = try LocalCluster(extraArguments: ["--request-timeout", "2s"])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let firstTerm = try cluster.status(try await cluster.waitForLeader()).term
+            let ports = cluster.ids.map { cluster.port($0) }
+            let deadline = Date().addingTimeInterval(2.5)
+            let writers = (0..<3).map { writer in
+                Task {
+                    try await onThread { () -> [String] in
+                        var acknowledged: [String] = []
+                        var n = 0
+                        while Date() < deadline {
+                            let key = "t\(writer)-\(n)"
+                            let port = ports[(writer + n) % ports.count]
+                            if (try? HTTPClient.put(port: port, key, "v", timeout: 4))?.status == 200 {
+                                acknowledged.append(key)
+                            }
+                            n += 1
+                        }
+                        return acknowledged
+                    }
+                }
+            }
+            var transfers = 0
+            while Date() < deadline {
+                if let status = try? cluster.status(cluster.ids[transfers % 3]), let leader = status.leader {
+                    let target = cluster.ids.filter { $0 != leader }[transfers % 2]
+                    _ = try? cluster.admin(leader).call("transfer-leader", ["to": target])
+                }
+                transfers += 1
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            var acknowledged: [String] = []
+            for writer in writers { acknowledged += try await writer.value }
+            print("raftd transfers under load: \(transfers) transfers, \(acknowledged.count) writes acknowledged")
+            for id in cluster.ids {
+                #expect(RaftdProcess.reap(cluster.node(id).pid!) == nil, "\(id) exited:\n\(cluster.output(id))")
+            }
+            let leader = try await cluster.waitForLeader()
+            let lastTerm = try cluster.status(leader).term
+            print("raftd transfers under load: terms \(firstTerm) -> \(lastTerm)")
+            #expect(lastTerm - firstTerm >= 3, "leadership really moved several times")
+            #expect(acknowledged.count > 30, "writes made progress between transfers")
+            for key in acknowledged {
+                let read = try HTTPClient.get(port: cluster.port(leader), key)
+                #expect(read.status == 200, "acknowledged \(key) is missing: \(read)")
+            }
+        }
+
         @Test("A transfer to a dead node is abandoned: the leader keeps serving writes")
         func transferToADeadNodeIsAbandoned() async throws {
             let cluster = try LocalCluster()
