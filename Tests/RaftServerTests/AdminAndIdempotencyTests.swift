@@ -83,6 +83,33 @@ extension RaftdIntegrationTests {
             }
         }
 
+        @Test("Following events and logs streams report a leadership change as it happens")
+        func followingEventsAndLogsSeeALeadershipChange() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let target = cluster.ids.first { $0 != leader }!
+            let events = try cluster.admin(target)
+            let logs = try cluster.admin(target)
+            events.sendRaw(Array((#"{"v":1,"id":1,"op":"events","follow":true}"# + "\n").utf8))
+            logs.sendRaw(Array((#"{"v":1,"id":2,"op":"logs","last":0,"follow":true}"# + "\n").utf8))
+            // Drain the backlog (recent events) so that only what follows the transfer is looked at below.
+            while (try? events.readLine(timeout: 0.3)) != nil {}
+            _ = try cluster.admin(leader).result("transfer-leader", ["to": target])
+            _ = try await cluster.eventually("a role event on \(target)'s events stream", timeout: 5) {
+                let line = try events.readLine(timeout: 1)
+                let event = line?["event"] as? [String: Any]
+                return event?["kind"] as? String == "role" && (event?["detail"] as? String ?? "").hasSuffix("leader")
+                    ? true : nil
+            }
+            _ = try await cluster.eventually("a log line about the new role on \(target)'s logs stream", timeout: 5) {
+                let line = try logs.readLine(timeout: 1)?["line"] as? String
+                return line?.contains("-> leader") == true ? true : nil
+            }
+            #expect(try await cluster.waitForLeader() == target)
+        }
+
         @Test("A transfer to a dead node is abandoned: the leader keeps serving writes")
         func transferToADeadNodeIsAbandoned() async throws {
             let cluster = try LocalCluster()
