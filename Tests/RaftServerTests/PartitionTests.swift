@@ -102,7 +102,8 @@ extension RaftdIntegrationTests {
 
         @Test("A follower rejoining after a long partition does not depose the leader or raise the term (pre-vote)")
         func rejoiningFollowerDoesNotDisrupt() async throws {
-            let cluster = try LocalCluster()
+            // Roomier timeouts than the default: a loaded machine must not cause a real election during the test.
+            let cluster = try LocalCluster(extraArguments: ["--election-timeout", "400ms-800ms"])
             defer { cluster.shutdown() }
             try await cluster.startAll()
             let leader = try await cluster.waitForLeader()
@@ -110,8 +111,8 @@ extension RaftdIntegrationTests {
             let loner = cluster.ids.first { $0 != leader }!
             let others = cluster.ids.filter { $0 != loner }
             _ = try cluster.admin(loner).result("set-blocked", ["in": others, "out": others])
-            // Several election timeouts (150-300 ms) pass while it is cut off.
-            try await Task.sleep(for: .milliseconds(1500))
+            // Several election timeouts pass while it is cut off.
+            try await Task.sleep(for: .milliseconds(2500))
             try Expect.written(try HTTPClient.put(port: cluster.port(leader), "k", "v"), "PUT during the partition")
             let cutOff = try cluster.status(loner)
             #expect(cutOff.term == term, "pre-vote keeps an isolated node's term: \(cutOff)")
