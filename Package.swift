@@ -70,6 +70,7 @@ let package = Package(
         // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
+        .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

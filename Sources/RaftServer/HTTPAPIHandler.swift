@@ -37,6 +37,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 reject(
                     context, .payloadTooLarge, "value_too_large",
                     "the value is \(length) bytes; the limit is \(maxBodyBytes)")
+            } else if requestHead.version.minor >= 1,
+                requestHead.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
+            {
+                // RFC 9110 §10.1.1: a client that sent Expect waits for this before the body (curl: 1 s).
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))),
+                    promise: nil)
             }
         case .body(var chunk):
             guard !rejected else { return }

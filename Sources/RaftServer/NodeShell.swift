@@ -175,7 +175,11 @@ final class NodeShell: @unchecked Sendable {
     private func stop() {
         stopped = true
         ticker?.cancel()
-        for (_, write) in pendingWrites { write.promise.fail(ClientError.unavailable("the node is shutting down")) }
+        // A pending write was appended here or forwarded to the leader: it may commit after we stop, so its outcome
+        // is unknown (504), never "unavailable" (503), which tells the client it was not applied.
+        for (_, write) in pendingWrites {
+            write.promise.fail(ClientError.outcomeUnknown("the node shut down while the write was in flight"))
+        }
         for (_, read) in pendingReads { read.promise.fail(ClientError.unavailable("the node is shutting down")) }
         pendingWrites.removeAll()
         pendingWriteIndexes.removeAll()
@@ -409,7 +413,10 @@ final class NodeShell: @unchecked Sendable {
     private func enterStorageFailure(_ reason: String) {
         storageFailure = reason
         logger.critical("storage failed; this node accepts no more writes: \(reason)")
-        for (_, write) in pendingWrites { write.promise.fail(ClientError.storageFailed(reason)) }
+        // Writes already appended or forwarded may still commit elsewhere: their outcome is unknown.
+        for (_, write) in pendingWrites {
+            write.promise.fail(ClientError.outcomeUnknown("storage failed while the write was in flight: \(reason)"))
+        }
         pendingWrites.removeAll()
         pendingWriteIndexes.removeAll()
         for (_, read) in pendingReads { read.promise.fail(ClientError.storageFailed(reason)) }

@@ -1,0 +1,261 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// A flag one task sets and blocking worker threads poll.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
+}
+
+/// Runs blocking `body` on a GCD thread, so that several blocking clients can run at once without tying up the
+/// cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+extension RaftdIntegrationTests {
+    @Suite("Admin operations")
+    struct AdminOperations {
+        @Test("transfer-leader (even sent to a follower) and campaign move leadership where the operator asks")
+        func transferAndCampaignMoveLeadership() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let first = try await cluster.waitForLeader()
+            let followers = cluster.ids.filter { $0 != first }
+
+            // Sent to one follower, naming the other: the follower forwards it to the leader.
+            _ = try cluster.admin(followers[0]).result("transfer-leader", ["to": followers[1]])
+            let second = try await cluster.waitForLeader()
+            #expect(second == followers[1])
+
+            _ = try cluster.admin(first).result("campaign")
+            let third = try await cluster.waitForLeader()
+            #expect(third == first, "a forced campaign by an up-to-date node wins despite a live leader")
+            try Expect.written(try HTTPClient.put(port: cluster.port(followers[0]), "k", "v"), "PUT afterwards")
+        }
+
+        @Test("Repeated leadership transfers under concurrent writes: no acknowledged write lost, no node crashes")
+        func transfersUnderLoadLoseNothing() async throws {
+            let cluster = try LocalCluster(extraArguments: ["--request-timeout", "2s"])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let firstTerm = try cluster.status(try await cluster.waitForLeader()).term
+            let ports = cluster.ids.map { cluster.port($0) }
+            let stop = StopFlag()
+            let writers = (0..<3).map { writer in
+                Task {
+                    try await onThread { () -> [String] in
+                        var acknowledged: [String] = []
+                        var n = 0
+                        while !stop.isSet {
+                            let key = "t\(writer)-\(n)"
+                            let port = ports[(writer + n) % ports.count]
+                            if (try? HTTPClient.put(port: port, key, "v", timeout: 4))?.status == 200 {
+                                acknowledged.append(key)
+                            }
+                            n += 1
+                        }
+                        return acknowledged
+                    }
+                }
+            }
+            // Four transfers, each to the node after the current leader, each awaited until it took effect.
+            for round in 0..<4 {
+                try await Task.sleep(for: .milliseconds(200))
+                let leader = try await cluster.waitForLeader()
+                let target = cluster.ids[(cluster.ids.firstIndex(of: leader)! + 1) % 3]
+                _ = try cluster.admin(leader).call("transfer-leader", ["to": target])
+                _ = try await cluster.eventually("transfer \(round) from \(leader) to \(target)") {
+                    try cluster.status(target).role == "leader" ? true : nil
+                }
+            }
+            stop.set()
+            var acknowledged: [String] = []
+            for writer in writers { acknowledged += try await writer.value }
+            print("raftd transfers under load: \(acknowledged.count) writes acknowledged")
+            for id in cluster.ids {
+                #expect(RaftdProcess.reap(cluster.node(id).pid!) == nil, "\(id) exited:\n\(cluster.output(id))")
+            }
+            let leader = try await cluster.waitForLeader()
+            let lastTerm = try cluster.status(leader).term
+            print("raftd transfers under load: terms \(firstTerm) -> \(lastTerm)")
+            #expect(lastTerm - firstTerm >= 4, "leadership really moved four times")
+            #expect(acknowledged.count > 30, "writes made progress between transfers")
+            // One pass over the committed log instead of a thousand GETs; then a sample of reads.
+            try await cluster.waitForApplied(leader, atLeast: try cluster.status(leader).lastLogIndex)
+            let logged = Set(try cluster.admin(leader).entries().compactMap(\.command))
+            let missing = acknowledged.filter { !logged.contains("put \($0)=v") }
+            #expect(missing.isEmpty, "acknowledged writes missing from the log: \(missing.prefix(10))")
+            for key in acknowledged.suffix(20) {
+                let read = try HTTPClient.get(port: cluster.port(leader), key)
+                #expect(read.status == 200, "acknowledged \(key) is missing: \(read)")
+            }
+        }
+
+        @Test("Following events and logs streams report a leadership change as it happens")
+        func followingEventsAndLogsSeeALeadershipChange() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let target = cluster.ids.first { $0 != leader }!
+            let events = try cluster.admin(target)
+            let logs = try cluster.admin(target)
+            events.sendRaw(Array((#"{"v":1,"id":1,"op":"events","follow":true}"# + "\n").utf8))
+            logs.sendRaw(Array((#"{"v":1,"id":2,"op":"logs","last":0,"follow":true}"# + "\n").utf8))
+            // Drain the backlog (recent events) so that only what follows the transfer is looked at below.
+            while (try? events.readLine(timeout: 0.3)) != nil {}
+            _ = try cluster.admin(leader).result("transfer-leader", ["to": target])
+            _ = try await cluster.eventually("a role event on \(target)'s events stream", timeout: 5) {
+                let line = try events.readLine(timeout: 1)
+                let event = line?["event"] as? [String: Any]
+                return event?["kind"] as? String == "role" && (event?["detail"] as? String ?? "").hasSuffix("leader")
+                    ? true : nil
+            }
+            _ = try await cluster.eventually("a log line about the new role on \(target)'s logs stream", timeout: 5) {
+                let line = try logs.readLine(timeout: 1)?["line"] as? String
+                return line?.contains("-> leader") == true ? true : nil
+            }
+            #expect(try await cluster.waitForLeader() == target)
+        }
+
+        @Test("A transfer to a dead node is abandoned: the leader keeps serving writes")
+        func transferToADeadNodeIsAbandoned() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let followers = cluster.ids.filter { $0 != leader }
+            cluster.kill(followers[0])
+            let response = try cluster.admin(leader).call("transfer-leader", ["to": followers[0]])
+            print("raftd transfer to a dead node answered: \(response)")
+            let startedAt = ContinuousClock.now
+            let index = try await cluster.eventually("writes to be accepted again after the failed transfer") {
+                // Through the leader: it refuses proposals at once (503) while the transfer is pending. (A write
+                // forwarded by a follower meanwhile is dropped silently and waits out its request timeout.)
+                let write = try HTTPClient.put(port: cluster.port(leader), "k", "v", timeout: 3)
+                return write.status == 200 ? write.json?["index"] as? Int : nil
+            }
+            print("raftd transfer to a dead node: writes accepted again after \(millisecondsSince(startedAt)) ms")
+            #expect(index > 0)
+            #expect(try await cluster.waitForLeader(among: [leader, followers[1]]) == leader)
+        }
+
+        @Test("snapshot, logs and events report what the node did; following entries streams new writes")
+        func snapshotLogsEventsAndFollowingStreams() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let port = cluster.port("n1")
+            for n in 0..<5 { try Expect.written(try HTTPClient.put(port: port, "k\(n)", "v"), "PUT k\(n)") }
+
+            let admin = try cluster.admin("n1")
+            let snapshot = try admin.result("snapshot")
+            let snapshotIndex = try #require(snapshot["index"] as? Int, "\(snapshot)")
+            #expect(snapshotIndex >= 6, "the snapshot covers the 5 applied writes: \(snapshot)")
+            #expect(try cluster.status("n1").snapshotIndex == snapshotIndex)
+
+            let logs = try admin.stream("logs", ["last": 3])
+            #expect(logs.count == 3 && logs.allSatisfy { $0["line"] is String }, "\(logs)")
+            let events = try admin.stream("events")
+            let kinds = events.compactMap { ($0["event"] as? [String: Any])?["kind"] as? String }
+            #expect(kinds.contains("role"), "events include the election: \(events)")
+
+            let follower = try cluster.admin("n1")
+            follower.sendRaw(Array((#"{"v":1,"id":"tail","op":"entries","from":1000000,"follow":true}"# + "\n").utf8))
+            // A following stream sends no end line; give the subscription a moment to register, then write.
+            let writeIndex = try await cluster.eventually("a write to appear on the followed entries stream") {
+                () -> Int? in
+                let index = try Expect.written(try HTTPClient.put(port: port, "followed", "yes"), "PUT followed")
+                guard let line = try follower.readLine(timeout: 1) else { throw HarnessError("stream closed") }
+                let entry = line["entry"] as? [String: Any]
+                #expect(line["id"] as? String == "tail", "\(line)")
+                return entry?["command"] as? String == "put followed=yes" ? index : nil
+            }
+            #expect(writeIndex > snapshotIndex)
+            // A follower hanging up must not disturb the node.
+            _ = consume follower
+            try Expect.written(try HTTPClient.put(port: port, "after", "hangup"), "PUT after the stream closed")
+            #expect(try admin.result("status")["id"] as? String == "n1")
+        }
+    }
+
+    @Suite("Idempotency-Key")
+    struct Idempotency {
+        @Test("A retry after a snapshot and a restart of every node still gets the original answer")
+        func idempotencySurvivesSnapshotAndRestart() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let key = [("Idempotency-Key", "durable-retry")]
+            let firstIndex = try Expect.written(
+                try HTTPClient.put(port: cluster.port("n1"), "counter", "1", headers: key), "first PUT")
+            try Expect.written(try HTTPClient.put(port: cluster.port("n2"), "counter", "2"), "PUT counter=2")
+            for id in cluster.ids { _ = try cluster.admin(id).result("snapshot") }
+            for id in cluster.ids { cluster.kill(id) }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+
+            let retry = try HTTPClient.put(port: cluster.port("n3"), "counter", "1", headers: key)
+            #expect(try Expect.written(retry, "retry after restart") == firstIndex, "\(retry)")
+            #expect(try HTTPClient.get(port: cluster.port("n1"), "counter").text == "2")
+        }
+
+        @Test("The same keyed write sent to two nodes at once is applied once; both get the same answer")
+        func concurrentDuplicatesAreAppliedOnce() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let ports = cluster.ids.map { cluster.port($0) }
+            for round in 0..<5 {
+                let key = [("Idempotency-Key", "burst-\(round)")]
+                async let a = onThread { try HTTPClient.put(port: ports[0], "burst", "\(round)", headers: key) }
+                async let b = onThread { try HTTPClient.put(port: ports[1], "burst", "\(round)", headers: key) }
+                async let c = onThread { try HTTPClient.put(port: ports[2], "burst", "\(round)", headers: key) }
+                let answers = try await [a, b, c]
+                let indexes = try answers.map { try Expect.written($0, "duplicate in round \(round)") }
+                #expect(Set(indexes).count == 1, "every duplicate gets the first answer: \(answers)")
+            }
+            let puts = try cluster.admin("n1").entries().filter { $0.command?.hasPrefix("put burst=") == true }
+            print("raftd idempotency: 15 concurrent keyed PUTs appended \(puts.count) log entries")
+            #expect(try HTTPClient.get(port: ports[0], "burst").text == "4")
+        }
+
+        @Test("A write that timed out on an isolated leader, retried through the majority, is applied exactly once")
+        func timedOutWriteRetriedAfterPartitionAppliesOnce() async throws {
+            let cluster = try LocalCluster(extraArguments: [
+                "--request-timeout", "1s", "--election-timeout", "300ms-600ms",
+            ])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let old = try await cluster.waitForLeader()
+            let majority = cluster.ids.filter { $0 != old }
+            try Expect.written(try HTTPClient.put(port: cluster.port(old), "list", "a"), "PUT list=a")
+            _ = try cluster.admin(old).result("set-blocked", ["in": majority, "out": majority])
+            let key = [("Idempotency-Key", "append-b")]
+
+            let lost = try HTTPClient.put(port: cluster.port(old), "list", "a,b", query: "?prevValue=a", headers: key)
+            #expect([503, 504].contains(lost.status), "\(lost)")
+            _ = try await cluster.waitForLeader(among: majority)
+            let retry = try HTTPClient.put(
+                port: cluster.port(majority[0]), "list", "a,b", query: "?prevValue=a", headers: key)
+            let retryIndex = try Expect.written(retry, "the retry through the majority")
+
+            _ = try cluster.admin(old).result("heal")
+            _ = try await cluster.waitForLeader()
+            // A second retry, now through the healed old leader, gets the answer of the one that was applied.
+            let again = try HTTPClient.put(port: cluster.port(old), "list", "a,b", query: "?prevValue=a", headers: key)
+            #expect(try Expect.written(again, "second retry") == retryIndex, "\(again)")
+            #expect(try HTTPClient.get(port: cluster.port(old), "list").text == "a,b")
+        }
+    }
+}
