@@ -106,7 +106,8 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 current.totalBytes == chunk.totalBytes, current.checksum == chunk.checksum,
                 UInt64(current.bytes.count) == chunk.offsetBytes
             else {
-                logger.warning("snapshot chunk at \(chunk.offsetBytes) from \(chunk.from) out of order; transfer dropped")
+                logger.warning(
+                    "snapshot chunk at \(chunk.offsetBytes) from \(chunk.from) out of order; transfer dropped")
                 assembly = nil
                 return
             }

@@ -141,3 +141,25 @@ let sampleMessages: [Message] = {
         #expect(rejected > 5_000)
     }
 }
+
+@Suite struct SnapshotChunkFrameTests {
+    let codec = PeerFrameCodec(maxFrameBytes: 1 << 20)
+
+    func chunk(offset: UInt64, bytes: [UInt8], total: UInt64) -> SnapshotChunk {
+        SnapshotChunk(
+            from: 1, to: 3, term: 4, metadata: SnapshotMetadata(index: 90, term: 3, voters: [1, 2, 3]),
+            totalBytes: total, offsetBytes: offset, checksum: 0xABCD_1234, bytes: bytes)
+    }
+
+    @Test func aSnapshotChunkRoundTripsWithItsPositionAndChecksum() throws {
+        let original = chunk(offset: 10, bytes: [1, 2, 3], total: 13)
+        let decoded = try #require(try codec.decode(codec.encode(.snapshotChunk(original))[...]))
+        #expect(decoded.frame == .snapshotChunk(original))
+        #expect(original.isLast)
+    }
+
+    @Test func aChunkClaimingBytesPastItsTotalIsRejected() {
+        let bad = chunk(offset: 12, bytes: [1, 2, 3], total: 13)
+        #expect(throws: WireError.self) { try codec.decode(codec.encode(.snapshotChunk(bad))[...]) }
+    }
+}
