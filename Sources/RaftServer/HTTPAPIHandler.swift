@@ -314,7 +314,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     static func splitURI(_ uri: String) -> (path: Substring, query: Substring) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri[...], "") }
+        // RFC 9112 §3.2.2: servers accept the absolute form `http://host/path` too.
+        var uri = uri[...]
+        if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
+            let afterScheme = uri[uri.index(uri.firstIndex(of: ":")!, offsetBy: 3)...]
+            uri = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+        }
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, "") }
         return (uri[..<mark], uri[uri.index(after: mark)...])
     }
 

@@ -130,6 +130,9 @@ extension RaftdIntegrationTests {
             Expect.error(try HTTPClient.get(port: port, "%zz"), 400, code: "bad_key", "bad percent-encoding")
             Expect.error(try HTTPClient.get(port: port, "a%2"), 400, code: "bad_key", "truncated percent-encoding")
             Expect.error(try HTTPClient.request(port: port, "GET", "/v1/nowhere"), 404, "unknown endpoint")
+            let absolute = try HTTPClient.exchange(
+                port: port, Array("GET http://127.0.0.1:\(port)/v1/status HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            #expect(absolute.status == 200, "an absolute-form request target is served (RFC 9112 §3.2.2)")
 
             let post = try HTTPClient.request(port: port, "POST", "/v1/kv/x", body: Array("v".utf8))
             Expect.error(post, 405, code: "method_not_allowed", "POST on a key")
