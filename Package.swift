@@ -70,6 +70,8 @@ let package = Package(
         // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
+        // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
+        .testTarget(name: "RaftCtlTests"),
     ],
     swiftLanguageModes: [.v6]
 )
