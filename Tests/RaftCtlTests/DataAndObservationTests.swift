@@ -86,4 +86,34 @@ extension RaftctlEndToEndTests {
             #expect(!only.lines.isEmpty && only.lines.allSatisfy { $0.split(separator: " ")[1] == "n3" }, "\(only)")
         }
     }
+
+    @Test("logs -f, entries -f and events -f keep printing what happens after they start, until interrupted")
+    func followModesStreamNewActivity() throws {
+        try withCluster { cluster in
+            let initial = try cluster.settledLeader()
+            let leader = try #require(initial.leader)
+            let target = try #require(initial.nodes.first { $0.id != leader }).id
+            let entries = try cluster.follow("entries", target, "-f")
+            let events = try cluster.follow("events", "-f")
+            let logs = try cluster.follow("logs", target, "-f", "-n", "1")
+            // Each follower has its backlog out before the new activity, so what follows must come from the stream.
+            try #require(entries.waitForOutput(containing: "noop"), "entries -f:\n\(entries.output)")
+            try #require(events.waitForOutput(containing: " elected "), "events -f:\n\(events.output)")
+            try #require(logs.waitForOutput(containing: " \(target) "), "logs -f:\n\(logs.output)")
+
+            try cluster.ok("put", "streamed", "yes")
+            try cluster.ok("transfer-leader", target)
+            #expect(
+                entries.waitForOutput(containing: "put streamed=yes"), "entries -f missed the put:\n\(entries.output)")
+            #expect(
+                events.waitForOutput(containing: "(transfer)"), "events -f missed the transfer:\n\(events.output)")
+            #expect(
+                logs.waitForOutput(containing: "role: candidate -> leader"),
+                "logs -f missed \(target) becoming leader:\n\(logs.output)")
+            for command in [entries, events, logs] {
+                #expect(command.isRunning, "`raftctl \(command.arguments.joined(separator: " "))` ended on its own")
+                #expect(command.stop() != nil, "`raftctl \(command.arguments.joined(separator: " "))` ignored SIGINT")
+            }
+        }
+    }
 }

@@ -127,6 +127,45 @@ extension RaftctlEndToEndTests {
         }
     }
 
+    @Test("stop hands leadership over and the node stays stopped; restart gives a new process; start brings it back")
+    func stopRestartStart() throws {
+        try withCluster { cluster in
+            let initial = try cluster.settledLeader()
+            let leader = try #require(initial.leader)
+            #expect(try cluster.ok("stop", leader).stdout == "\(leader) stopped\n")
+            let stopped = try cluster.waitForStatus("a new leader after stopping \(leader)") {
+                $0.leader != nil && $0.leader != leader
+            }
+            #expect(stopped.node(leader)?.process == "stopped" && stopped.node(leader)?.pid == nil)
+            // A handover, not an election after a timeout: the successor campaigned because it was told to.
+            let successor = try #require(stopped.leader)
+            let events = try cluster.ok("events", successor).stdout
+            #expect(
+                events.contains("started for term \(stopped.term ?? 0) (transfer)"),
+                "\(successor) was not handed leadership:\n\(events)")
+            // A stopped node's log is still readable.
+            let logs = try cluster.ok("logs", leader, "-n", "20").stdout
+            #expect(logs.contains("shutting down: transferring leadership to \(successor)"), "\(logs)")
+            try cluster.ok("put", "while-stopped", "1")
+
+            let other = try #require(stopped.nodes.first { $0.id != leader && $0.id != stopped.leader })
+            #expect(try cluster.ok("restart", other.id).stdout == "\(other.id) restarted\n")
+            let restarted = try cluster.status()
+            #expect(restarted.node(other.id)?.process == "running")
+            #expect(restarted.node(other.id)?.pid != nil && restarted.node(other.id)?.pid != other.pid)
+            #expect(restarted.node(leader)?.process == "stopped", "the supervisor restarted a stopped node")
+
+            #expect(try cluster.ok("start", leader).stdout == "\(leader) started\n")
+            try cluster.waitForStatus("all three running, \(leader) caught up") { status in
+                guard status.hasSettledLeader, let applied = status.node(status.leader!)?.appliedIndex else {
+                    return false
+                }
+                return status.nodes.allSatisfy { $0.appliedIndex == applied }
+            }
+            #expect(try cluster.ok("get", "while-stopped").stdout == "1\n")
+        }
+    }
+
     @Test("pause shows a node paused while the others keep serving; resume brings it back running and caught up")
     func pauseAndResume() throws {
         try withCluster { cluster in

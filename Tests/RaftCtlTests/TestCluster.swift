@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -90,6 +89,12 @@ final class TestCluster {
         try ok("up")
     }
 
+    /// Starts a long-running command (`logs -f`, `entries -f`, `events -f`) in the background.
+    func follow(_ arguments: String...) throws -> FollowedCommand {
+        try FollowedCommand(
+            arguments, environment: environment, outputPath: "\(root)/follow-\(UUID().uuidString.prefix(8))")
+    }
+
     /// `status --json`, decoded.
     func status() throws -> StatusDocument {
         let result = try ctl("status", "--json")
@@ -167,6 +172,59 @@ final class TestCluster {
         _ = try? ctl("down", "--purge", timeout: .seconds(20))
         for process in leftoverProcesses() { kill(process.pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// A raftctl command that runs until stopped, its stdout and stderr going to a file that the test polls.
+final class FollowedCommand {
+    let arguments: [String]
+    let outputPath: String
+    let pid: pid_t
+    private var status: Int32??
+
+    init(_ arguments: [String], environment: [String], outputPath: String) throws {
+        self.arguments = arguments
+        self.outputPath = outputPath
+        pid = try RaftctlProcess.spawn(arguments, environment: environment, newSession: false) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+    }
+
+    deinit { _ = stop() }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the output contains `text`; false after `timeout`.
+    func waitForOutput(containing text: String, timeout: Duration = .seconds(10)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if output.contains(text) { return true }
+            usleep(20_000)
+        }
+        return output.contains(text)
+    }
+
+    /// Whether it is still running (a follow must not end on its own).
+    var isRunning: Bool {
+        guard status == nil else { return false }
+        var raw: Int32 = 0
+        if waitpid(pid, &raw, WNOHANG) == pid {
+            status = .some(raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f))
+            return false
+        }
+        return true
+    }
+
+    /// Interrupts it as Ctrl-C would and returns how it ended (nil: it had to be killed).
+    @discardableResult
+    func stop() -> Int32? {
+        if isRunning {
+            kill(pid, SIGINT)
+            status = .some(RaftctlProcess.waitForExit(pid, timeout: .seconds(5)))
+        }
+        return status ?? nil
     }
 }
 
