@@ -120,4 +120,30 @@ extension RaftctlEndToEndTests {
             #expect(try cluster.ok("get", "snap").stdout == "shot\n")
         }
     }
+
+    @Test("without a majority the survivor steps down: leader --wait and put fail with exit 1 in bounded time")
+    func noQuorumFailsCleanly() throws {
+        try withCluster { cluster in
+            let initial = try cluster.settledLeader()
+            let leader = try #require(initial.leader)
+            let followers = initial.nodes.map(\.id).filter { $0 != leader }
+            for id in followers { try cluster.ok("kill", id) }
+            // Check-quorum: a leader that cannot reach a majority within an election timeout stops leading.
+            try cluster.waitForStatus("\(leader) to stop leading without a majority") {
+                $0.leader == nil && $0.node(leader)?.process == "running"
+            }
+            let started = ContinuousClock.now
+            let noLeader = try cluster.ctl("leader", "--wait", "500ms")
+            expectFailure(noLeader, status: 1, "no leader within 500ms")
+            #expect(ContinuousClock.now - started < .seconds(5), "leader --wait 500ms took too long")
+
+            let write = try cluster.ctl("put", "lost", "majority", timeout: .seconds(25))
+            expectFailure(write, status: 1, "did not complete")
+            #expect(write.stdout.isEmpty, "a write without a majority claimed success: \(write)")
+
+            for id in followers { try cluster.ok("start", id) }
+            try cluster.settledLeader(timeout: .seconds(15))
+            #expect(writtenIndex(try cluster.ok("put", "back", "again")) != nil)
+        }
+    }
 }
