@@ -43,6 +43,9 @@ public struct ClusterController: Sendable {
         public var fsync = "always"
         public var raftdPath: String?
         public var waitMilliseconds = 10_000
+        /// The settings the operator gave (`nodes`, `base-port`, `election-timeout`, `heartbeat`, `fsync`): an
+        /// existing cluster keeps its own, so these must match them.
+        public var explicitSettings: Set<String> = []
 
         public init() {}
     }
@@ -73,6 +76,7 @@ public struct ClusterController: Sendable {
         let spec: ClusterSpec
         if directory.exists {
             spec = try directory.loadSpec()
+            try checkSettings(options, against: spec)
         } else {
             spec = try create(options)
         }
@@ -86,6 +90,38 @@ public struct ClusterController: Sendable {
         }
         try startSupervisor(raftd: raftd)
         return try waitForLeader(spec, milliseconds: options.waitMilliseconds)
+    }
+
+    /// Settings apply only when a cluster is created; silently ignoring different ones would run a cluster other than
+    /// the one asked for, so they are refused.
+    private func checkSettings(_ options: UpOptions, against spec: ClusterSpec) throws(RaftctlError) {
+        let given = options.explicitSettings
+        var differing: [String] = []
+        if given.contains("nodes"), options.nodes != spec.nodes.count {
+            differing.append("--nodes \(options.nodes) (it has \(spec.nodes.count))")
+        }
+        if given.contains("base-port"), let base = options.basePort, base != spec.nodes.first?.peerPort {
+            differing.append("--base-port \(base) (it uses \(spec.nodes.first?.peerPort ?? 0))")
+        }
+        if given.contains("election-timeout"),
+            DurationText.range(options.electionTimeout) != DurationText.range(spec.electionTimeout)
+        {
+            differing.append("--election-timeout \(options.electionTimeout) (it has \(spec.electionTimeout))")
+        }
+        if given.contains("heartbeat"),
+            DurationText.milliseconds(options.heartbeat) != DurationText.milliseconds(spec.heartbeat)
+        {
+            differing.append("--heartbeat \(options.heartbeat) (it has \(spec.heartbeat))")
+        }
+        if given.contains("fsync"), options.fsync != spec.fsync {
+            differing.append("--fsync \(options.fsync) (it has \(spec.fsync))")
+        }
+        guard differing.isEmpty else {
+            throw .usage(
+                "the cluster in \(directory.path) already exists with other settings: "
+                    + differing.joined(separator: ", ")
+                    + "; settings apply only when a cluster is created (`raftctl down --purge` first to recreate it)")
+        }
     }
 
     private func create(_ options: UpOptions) throws(RaftctlError) -> ClusterSpec {
