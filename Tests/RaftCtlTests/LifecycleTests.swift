@@ -56,6 +56,15 @@ extension RaftctlEndToEndTests {
         let value = try cluster.ok("get", "color")
         #expect(value.stdout == "blue\n", "the value written before down is gone: \(value)")
 
+        // Settings apply only when a cluster is created: different ones are refused, not silently ignored.
+        try cluster.ok("down")
+        let resized = try cluster.ctl("up", "--nodes", "5", "--heartbeat", "20ms")
+        expectFailure(resized, status: 2, "--nodes 5 (it has 3)")
+        #expect(resized.stderr.contains("--heartbeat 20ms (it has 50ms)"), "\(resized)")
+        #expect(cluster.leftoverProcesses().isEmpty, "a refused up started \(cluster.leftoverProcesses())")
+        let same = try cluster.ok("up", "--nodes", "3", "--heartbeat", "50ms")
+        #expect(same.lines.filter { $0.hasPrefix("  n") }.count == 3, "\(same)")
+
         let purge = try cluster.ok("down", "--purge")
         #expect(purge.stdout.contains("deleted"), "\(purge)")
         #expect(!FileManager.default.fileExists(atPath: cluster.directory), "--purge left the cluster directory")
