@@ -396,20 +396,32 @@ public struct ClusterController: Sendable {
     // MARK: - Faults
 
     /// Applies per-node filters: `inbound[n]` are the peers `n` stops hearing, `outbound[n]` those it stops sending
-    /// to. Nodes not running are skipped and reported.
+    /// to. Nodes not running are skipped and reported. A node that does not answer (paused) fails the command, but
+    /// only after every other node got its filters: one frozen node must not leave the rest of the cluster cut.
     public func applyFilters(
         _ spec: ClusterSpec, inbound: [String: Set<String>], outbound: [String: Set<String>]
     ) throws(RaftctlError) -> [String] {
         var skipped: [String] = []
+        var unanswered: [String] = []
         for node in spec.nodes {
             var request = AdminRequest(op: "set-blocked", id: .number(1))
             request.in = (inbound[node.id] ?? []).sorted()
             request.out = (outbound[node.id] ?? []).sorted()
-            guard NodeProcess.inspect(directory, node.id).pid != nil else {
+            let process = NodeProcess.inspect(directory, node.id)
+            guard process.pid != nil else {
                 skipped.append(node.id)
                 continue
             }
-            let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+            do {
+                let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+            } catch {
+                unanswered.append(process.state == .paused ? "\(node.id) (paused)" : node.id)
+            }
+        }
+        if !unanswered.isEmpty {
+            throw .failed(
+                "not changed: \(unanswered.joined(separator: ", ")) did not answer (resume a paused node and run this"
+                    + " again); every other node was changed")
         }
         return skipped
     }
