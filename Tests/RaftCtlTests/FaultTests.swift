@@ -146,4 +146,33 @@ extension RaftctlEndToEndTests {
             #expect(writtenIndex(try cluster.ok("put", "back", "again")) != nil)
         }
     }
+
+    @Test("with a node paused, heal still heals every other node and names the paused one; events skips it")
+    func faultCommandsWithAPausedNode() throws {
+        try withCluster { cluster in
+            try cluster.settledLeader()
+            try cluster.ok("isolate", "n3")
+            try cluster.ok("pause", "n1")
+
+            let heal = try cluster.ctl("heal")
+            expectFailure(heal, status: 1, "n1")
+            let partly = try cluster.status()
+            for id in ["n2", "n3"] {
+                #expect(
+                    partly.node(id)?.blockedIn == [] && partly.node(id)?.blockedOut == [],
+                    "a paused n1 kept heal from reaching \(id):\n\(cluster.diagnostics())")
+            }
+
+            // Events of the nodes that answer, not a failure because one node is frozen.
+            let events = try cluster.ok("events")
+            let nodes = Set(events.lines.map { String($0.split(separator: " ")[1]) })
+            #expect(nodes == ["n2", "n3"], "\(events)")
+
+            try cluster.ok("resume", "n1")
+            try cluster.ok("heal")
+            let healed = try cluster.settledLeader(timeout: .seconds(15))
+            #expect(healed.nodes.allSatisfy { $0.blockedIn.isEmpty && $0.blockedOut.isEmpty })
+            #expect(cuts(in: try cluster.ok("status").stdout) == [])
+        }
+    }
 }
