@@ -172,6 +172,13 @@ extension RaftctlEndToEndTests {
                 return status.nodes.allSatisfy { $0.appliedIndex == applied }
             }
             #expect(try cluster.ok("get", "while-stopped").stdout == "1\n")
+
+            // kill --signal TERM: a graceful exit, still an operator's kill that the supervisor leaves alone.
+            let terminated = try cluster.ok("kill", other.id, "--signal", "TERM")
+            #expect(terminated.stdout.hasPrefix("sent SIGTERM to \(other.id) (pid "), "\(terminated)")
+            try cluster.waitForStatus("\(other.id) to exit on SIGTERM") {
+                $0.node(other.id)?.process == "killed" && $0.node(other.id)?.pid == nil
+            }
         }
     }
 

@@ -35,6 +35,11 @@ extension RaftctlEndToEndTests {
             terminal.send("\u{1B}[A\u{1B}[A\r")
             try #require(terminal.expect("cuts: none"), "Up-arrow did not recall status:\n\(terminal.text)")
             try #require(terminal.expect(prompt), "\(terminal.text)")
+            // A watch redraws the live table until a key is pressed, then the prompt is back.
+            terminal.send("status --watch\r")
+            try #require(terminal.expect("(press any key to stop)"), "no watch view:\n\(terminal.text)")
+            terminal.send("q")
+            try #require(terminal.expect(prompt), "the watch did not stop on a key:\n\(terminal.text)")
             terminal.send("leader\r")
             try #require(terminal.expect("\(leader)\r\n"), "\(terminal.text)")
             try #require(terminal.expect(prompt), "\(terminal.text)")
@@ -44,18 +49,22 @@ extension RaftctlEndToEndTests {
             let processes = cluster.leftoverProcesses()
             #expect(processes.count == 4, "three nodes and the supervisor must still run: \(processes)")
             #expect(try cluster.status().hasSettledLeader, "a node was killed by `kill n9`?\n\(cluster.diagnostics())")
+            // History lives under $XDG_STATE_HOME, for the next session's Up arrow.
+            let history = try String(contentsOfFile: cluster.root + "/state/raftctl/history", encoding: .utf8)
+            #expect(history.contains("status\n") && history.contains("kill n9\n"), "history file:\n\(history)")
         }
     }
 
-    @Test("a scripted REPL (stdin not a terminal) runs each line without prompts and prints the values")
+    @Test("a scripted REPL (stdin not a terminal) runs each line without prompts, prints the values, stops at exit")
     func scriptedREPL() throws {
         try withCluster { cluster in
-            let result = try cluster.ctl(["repl"], stdin: "put a 1\nget a\nget missing\nget a\n")
+            let result = try cluster.ctl(["repl"], stdin: "put a 1\nget a\nget missing\nget a\nexit\nput a 2\n")
             #expect(result.status == 0, "\(result)")
             let lines = result.lines
             #expect(lines.count == 3, "\(result)")
             #expect(lines.first?.hasPrefix("OK (index ") == true, "\(result)")
             #expect(Array(lines.dropFirst()) == ["1", "1"], "\(result)")
+            #expect(try cluster.ok("get", "a").stdout == "1\n", "a line after exit ran")
             #expect(!result.stdout.contains("raft "), "no prompt when scripted: \(result)")
             #expect(result.stderr.contains("key not found: missing"), "\(result)")
         }
