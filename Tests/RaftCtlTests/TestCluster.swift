@@ -27,7 +27,7 @@ struct StatusDocument: Decodable {
 
     func node(_ id: String) -> Node? { nodes.first { $0.id == id } }
 
-    /// Every running node answers, exactly one is leader, and all agree on it and on the term.
+    /// Every node runs and answers, exactly one is leader, and all agree on it and on the term.
     var hasSettledLeader: Bool {
         guard let leader, nodes.allSatisfy({ $0.process == "running" && $0.role != nil }) else { return false }
         return nodes.filter { $0.role == "leader" }.map(\.id) == [leader]
