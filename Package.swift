@@ -71,6 +71,8 @@ let package = Package(
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
         .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
+        // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
+        .testTarget(name: "RaftCtlTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,6 +43,9 @@ public struct ClusterController: Sendable {
         public var fsync = "always"
         public var raftdPath: String?
         public var waitMilliseconds = 10_000
+        /// The settings the operator gave (`nodes`, `base-port`, `election-timeout`, `heartbeat`, `fsync`): an
+        /// existing cluster keeps its own, so these must match them.
+        public var explicitSettings: Set<String> = []
 
         public init() {}
     }
@@ -73,6 +76,7 @@ public struct ClusterController: Sendable {
         let spec: ClusterSpec
         if directory.exists {
             spec = try directory.loadSpec()
+            try checkSettings(options, against: spec)
         } else {
             spec = try create(options)
         }
@@ -86,6 +90,38 @@ public struct ClusterController: Sendable {
         }
         try startSupervisor(raftd: raftd)
         return try waitForLeader(spec, milliseconds: options.waitMilliseconds)
+    }
+
+    /// Settings apply only when a cluster is created; silently ignoring different ones would run a cluster other than
+    /// the one asked for, so they are refused.
+    private func checkSettings(_ options: UpOptions, against spec: ClusterSpec) throws(RaftctlError) {
+        let given = options.explicitSettings
+        var differing: [String] = []
+        if given.contains("nodes"), options.nodes != spec.nodes.count {
+            differing.append("--nodes \(options.nodes) (it has \(spec.nodes.count))")
+        }
+        if given.contains("base-port"), let base = options.basePort, base != spec.nodes.first?.peerPort {
+            differing.append("--base-port \(base) (it uses \(spec.nodes.first?.peerPort ?? 0))")
+        }
+        if given.contains("election-timeout"),
+            DurationText.range(options.electionTimeout) != DurationText.range(spec.electionTimeout)
+        {
+            differing.append("--election-timeout \(options.electionTimeout) (it has \(spec.electionTimeout))")
+        }
+        if given.contains("heartbeat"),
+            DurationText.milliseconds(options.heartbeat) != DurationText.milliseconds(spec.heartbeat)
+        {
+            differing.append("--heartbeat \(options.heartbeat) (it has \(spec.heartbeat))")
+        }
+        if given.contains("fsync"), options.fsync != spec.fsync {
+            differing.append("--fsync \(options.fsync) (it has \(spec.fsync))")
+        }
+        guard differing.isEmpty else {
+            throw .usage(
+                "the cluster in \(directory.path) already exists with other settings: "
+                    + differing.joined(separator: ", ")
+                    + "; settings apply only when a cluster is created (`raftctl down --purge` first to recreate it)")
+        }
     }
 
     private func create(_ options: UpOptions) throws(RaftctlError) -> ClusterSpec {
@@ -360,20 +396,32 @@ public struct ClusterController: Sendable {
     // MARK: - Faults
 
     /// Applies per-node filters: `inbound[n]` are the peers `n` stops hearing, `outbound[n]` those it stops sending
-    /// to. Nodes not running are skipped and reported.
+    /// to. Nodes not running are skipped and reported. A node that does not answer (paused) fails the command, but
+    /// only after every other node got its filters: one frozen node must not leave the rest of the cluster cut.
     public func applyFilters(
         _ spec: ClusterSpec, inbound: [String: Set<String>], outbound: [String: Set<String>]
     ) throws(RaftctlError) -> [String] {
         var skipped: [String] = []
+        var unanswered: [String] = []
         for node in spec.nodes {
             var request = AdminRequest(op: "set-blocked", id: .number(1))
             request.in = (inbound[node.id] ?? []).sorted()
             request.out = (outbound[node.id] ?? []).sorted()
-            guard NodeProcess.inspect(directory, node.id).pid != nil else {
+            let process = NodeProcess.inspect(directory, node.id)
+            guard process.pid != nil else {
                 skipped.append(node.id)
                 continue
             }
-            let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+            do {
+                let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+            } catch {
+                unanswered.append(process.state == .paused ? "\(node.id) (paused)" : node.id)
+            }
+        }
+        if !unanswered.isEmpty {
+            throw .failed(
+                "not changed: \(unanswered.joined(separator: ", ")) did not answer (resume a paused node and run this"
+                    + " again); every other node was changed")
         }
         return skipped
     }

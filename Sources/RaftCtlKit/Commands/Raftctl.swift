@@ -86,28 +86,35 @@ struct Up: ParsableCommand {
         abstract: "Create (first time) and start the cluster, then wait for a leader.",
         discussion: """
             Starts one raftd per node and a background supervisor that restarts nodes which crash on their own. \
-            Settings apply when the cluster is created; data persists across down/up. Fails if the cluster is \
-            already running.
+            Settings apply when the cluster is created (different ones for an existing cluster are refused); data \
+            persists across down/up. Fails if the cluster is already running.
             """)
 
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Number of nodes (ids n1…nN).") var nodes = 3
+    // Optional so that settings given for an existing cluster can be told from defaults and checked against it.
+    @Option(help: "Number of nodes (ids n1…nN; default 3).") var nodes: Int?
     @Option(help: "Use ports P…P+2N-1 (peer and client port per node); without it free ports are chosen.")
     var basePort: Int?
-    @Option(help: "Randomized election timeout range.") var electionTimeout = "150ms-300ms"
-    @Option(help: "Heartbeat interval.") var heartbeat = "50ms"
-    @Option(help: "always, or never (UNSAFE: acknowledged writes can be lost on a crash).") var fsync = "always"
+    @Option(help: "Randomized election timeout range (default 150ms-300ms).") var electionTimeout: String?
+    @Option(help: "Heartbeat interval (default 50ms).") var heartbeat: String?
+    @Option(help: "always (default), or never (UNSAFE: acknowledged writes can be lost on a crash).")
+    var fsync: String?
     @Option(help: ArgumentHelp("The raftd binary (default: the one beside raftctl).", valueName: "path"))
     var raftd: String?
     @Flag(help: "Open the REPL once the cluster is up.") var repl = false
 
     func run() throws {
         var options = ClusterController.UpOptions()
-        options.nodes = nodes
+        if let nodes { options.nodes = nodes }
         options.basePort = basePort
-        options.electionTimeout = electionTimeout
-        options.heartbeat = heartbeat
-        options.fsync = fsync
+        if let electionTimeout { options.electionTimeout = electionTimeout }
+        if let heartbeat { options.heartbeat = heartbeat }
+        if let fsync { options.fsync = fsync }
+        let given: [(String, Bool)] = [
+            ("nodes", nodes != nil), ("base-port", basePort != nil), ("election-timeout", electionTimeout != nil),
+            ("heartbeat", heartbeat != nil), ("fsync", fsync != nil),
+        ]
+        options.explicitSettings = Set(given.filter(\.1).map(\.0))
         options.raftdPath = raftd
         let started = ProcessControl.monotonicMilliseconds()
         let view = try cluster.controller.up(options)

@@ -74,7 +74,11 @@ struct Events: ParsableCommand {
     func run() throws {
         let spec = try cluster.runningSpec()
         for id in ids { _ = try cluster.controller.resolveNode(spec, id) }
-        let chosen = (ids.isEmpty ? spec.ids : ids).filter { NodeProcess.inspect(cluster.directory, $0).pid != nil }
+        // By default "all running": a paused node cannot answer, and must not make the others' events fail.
+        let chosen =
+            ids.isEmpty
+            ? spec.ids.filter { NodeProcess.inspect(cluster.directory, $0).state == .running }
+            : ids.filter { NodeProcess.inspect(cluster.directory, $0).pid != nil }
         var request = AdminRequest(op: "events", id: .number(1))
         request.follow = follow
         struct Item: Decodable { var event: AdminEvent }

@@ -1,0 +1,162 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failed expectation of the end-to-end harness, carrying what an engineer needs to see (cluster status, log tails).
+struct HarnessFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// One finished `raftctl` invocation.
+struct CommandResult: CustomStringConvertible {
+    var arguments: [String]
+    /// The exit status, minus the signal that ended it, or nil if it did not exit in time (it was then killed).
+    var status: Int32?
+    var stdout: String
+    var stderr: String
+
+    var description: String {
+        "`raftctl \(arguments.joined(separator: " "))` -> status \(status.map(String.init) ?? "TIMEOUT")\n"
+            + "--- stdout:\n\(stdout)--- stderr:\n\(stderr)---"
+    }
+
+    /// Standard output split into lines, without the empty one after the final newline.
+    var lines: [String] {
+        stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    }
+}
+
+/// Locates and launches the real `raftctl` binary. Every launch is bounded: a command that hangs is killed and
+/// reported as a timeout instead of hanging the suite.
+enum RaftctlProcess {
+    /// `raftctl`, built beside the test bundle by `swift build --build-tests` / `swift test`, else in the package's
+    /// default debug build directory found from this source file.
+    static func executable(filePath: String = #filePath) throws -> String {
+        var candidates: [String] = []
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(directory.appendingPathComponent("raftctl").path)
+            directory = directory.deletingLastPathComponent()
+        }
+        let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/raftctl").path)
+        for path in candidates where FileManager.default.isExecutableFile(atPath: path) {
+            // raftctl finds raftd beside itself.
+            let raftd = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("raftd").path
+            if FileManager.default.isExecutableFile(atPath: raftd) { return path }
+        }
+        throw HarnessFailure(
+            description:
+                "raftctl with raftd beside it not found (looked at \(candidates)); run `swift build --build-tests`")
+    }
+
+    /// The test process's environment with `overrides` applied.
+    static func environment(_ overrides: [String: String]) -> [String] {
+        var variables = ProcessInfo.processInfo.environment
+        for (key, value) in overrides { variables[key] = value }
+        return variables.map { "\($0.key)=\($0.value)" }.sorted()
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its Swift module does not export.
+    static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(
+            symbol,
+            to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// posix_spawn of raftctl with file actions from the caller. Descriptors above 2 are closed in the child, so
+    /// the daemons raftctl leaves behind never hold the test runner's pipes or another test's terminal open.
+    static func spawn(
+        _ arguments: [String], environment: [String], newSession: Bool,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void
+    ) throws -> pid_t {
+        let executable = try executable()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        fileActions(&actions)
+        if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGWINCH] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        // POSIX_SPAWN_SETSID is 0x80 on glibc; Swift cannot import the macro.
+        let setSession: Int32 = newSession ? 0x80 : 0
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | setSession))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw HarnessFailure(description: "posix_spawn raftctl: \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+
+    /// The exit status (minus the terminating signal), or nil if `pid` did not exit within `timeout`; it is then
+    /// killed and reaped.
+    static func waitForExit(_ pid: pid_t, timeout: Duration, whileWaiting: () -> Void = {}) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f) }
+            if reaped < 0 && errno != EINTR { return nil }
+            whileWaiting()
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        return nil
+    }
+
+    /// Runs raftctl to completion with stdout and stderr captured through files (no pipe can fill up and block it).
+    static func run(
+        _ arguments: [String], environment: [String], scratch: String, stdin: String? = nil,
+        timeout: Duration = .seconds(30)
+    ) throws -> CommandResult {
+        let token = UUID().uuidString.prefix(8)
+        let inputPath = "\(scratch)/in-\(token)"
+        let outputPath = "\(scratch)/out-\(token)"
+        let errorPath = "\(scratch)/err-\(token)"
+        defer { for path in [inputPath, outputPath, errorPath] { unlink(path) } }
+        if let stdin { try stdin.write(toFile: inputPath, atomically: false, encoding: .utf8) }
+        let pid = try spawn(arguments, environment: environment, newSession: false) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, stdin == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        let status = waitForExit(pid, timeout: timeout)
+        return CommandResult(
+            arguments: arguments, status: status,
+            stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+    }
+
+    /// Every live process whose command line mentions `text` (zombies have none), as (pid, command line).
+    static func processes(mentioning text: String) -> [(pid: pid_t, command: String)] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var found: [(pid: pid_t, command: String)] = []
+        for entry in entries {
+            guard let pid = pid_t(entry), pid != getpid(),
+                let bytes = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !bytes.isEmpty
+            else { continue }
+            let command = String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            if command.contains(text) { found.append((pid, command)) }
+        }
+        return found
+    }
+}
