@@ -51,7 +51,8 @@ public struct AdminClient: Sendable {
         while true {
             guard let line = connection.readLine(timeoutMilliseconds: follow ? 3_600_000 : timeoutMilliseconds) else {
                 if follow { return }
-                throw .failed("the stream from \(socketPath) ended early")
+                throw .failed(
+                    "no complete answer from \(socketPath) within \(timeoutMilliseconds) ms (is the node paused?)")
             }
             if line.contains("\"end\":true") { return }
             if line.contains("\"ok\":false") {
