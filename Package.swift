@@ -70,6 +70,8 @@ let package = Package(
         // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
+        // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
+        .testTarget(name: "DocsTests"),
     ],
     swiftLanguageModes: [.v6]
 )
