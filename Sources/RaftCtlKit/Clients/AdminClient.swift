@@ -1,4 +1,6 @@
 import FoundationEssentials
+import Glibc
+import RaftREPL
 import RaftWire
 
 /// Talks to one node's admin socket: one request, one response; or one request and a stream of items.
@@ -49,10 +51,20 @@ public struct AdminClient: Sendable {
         }
         try send(request, on: connection)
         while true {
-            guard let line = connection.readLine(timeoutMilliseconds: follow ? 3_600_000 : timeoutMilliseconds) else {
-                if follow { return }
-                throw .failed("the stream from \(socketPath) ended early")
+            let next: String?
+            if follow {
+                next = connection.takeBufferedLine()
+                if next == nil {
+                    // In the REPL, Ctrl-C does not kill the process: a following stream must notice it and end.
+                    if REPL.commandInterrupted { return }
+                    guard SocketConnection.waitFor(connection.fd, events: Int16(POLLIN), 200) else { continue }
+                    guard connection.fill(timeoutMilliseconds: 0) else { return }
+                    continue
+                }
+            } else {
+                next = connection.readLine(timeoutMilliseconds: timeoutMilliseconds)
             }
+            guard let line = next else { throw .failed("the stream from \(socketPath) ended early") }
             if line.contains("\"end\":true") { return }
             if line.contains("\"ok\":false") {
                 let message = (try? JSONDecoder().decode(Envelope<Empty>.self, from: Data(line.utf8)))?.error?.message
