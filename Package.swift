@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
         .testTarget(name: "RaftCtlTests"),
+        // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
+        .testTarget(name: "DocsTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,6 @@
 import FoundationEssentials
+import Glibc
+import RaftREPL
 import RaftWire
 
 /// Talks to one node's admin socket: one request, one response; or one request and a stream of items.
@@ -49,8 +51,20 @@ public struct AdminClient: Sendable {
         }
         try send(request, on: connection)
         while true {
-            guard let line = connection.readLine(timeoutMilliseconds: follow ? 3_600_000 : timeoutMilliseconds) else {
-                if follow { return }
+            let next: String?
+            if follow {
+                next = connection.takeBufferedLine()
+                if next == nil {
+                    // In the REPL, Ctrl-C does not kill the process: a following stream must notice it and end.
+                    if REPL.commandInterrupted { return }
+                    guard SocketConnection.waitFor(connection.fd, events: Int16(POLLIN), 200) else { continue }
+                    guard connection.fill(timeoutMilliseconds: 0) else { return }
+                    continue
+                }
+            } else {
+                next = connection.readLine(timeoutMilliseconds: timeoutMilliseconds)
+            }
+            guard let line = next else {
                 throw .failed(
                     "no complete answer from \(socketPath) within \(timeoutMilliseconds) ms (is the node paused?)")
             }

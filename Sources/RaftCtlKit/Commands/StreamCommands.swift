@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
+import RaftREPL
 import RaftWire
 
 struct Logs: ParsableCommand {
@@ -104,7 +105,7 @@ struct Events: ParsableCommand {
         var backlog: [AdminEvent] = []
         let start = ProcessControl.monotonicMilliseconds()
         var printedBacklog = false
-        while !connections.isEmpty {
+        while !connections.isEmpty && !REPL.commandInterrupted {
             var descriptors = connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&descriptors, nfds_t(descriptors.count), 200)
             if ready < 0 && errno != EINTR { break }

@@ -1,0 +1,244 @@
+function __raftctl_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __raftctl_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __raftctl_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __raftctl_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __raftctl_parse_tokens -S
+    set -l unparsed_tokens (__raftctl_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'raftctl'
+        __raftctl_parse_subcommand 0 'h/help'
+        switch $unparsed_tokens[1]
+        case 'up'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'nodes=' 'base-port=' 'election-timeout=' 'heartbeat=' 'fsync=' 'raftd=' 'repl' 'h/help'
+        case 'down'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'purge' 'h/help'
+        case 'status'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'json' 'watch' 'h/help'
+        case 'leader'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'wait=' 'h/help'
+        case 'start'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'raftd=' 'h/help'
+        case 'stop'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'restart'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'raftd=' 'h/help'
+        case 'kill'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'signal=' 'h/help'
+        case 'pause'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'resume'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'campaign'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'transfer-leader'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'wait=' 'h/help'
+        case 'partition'
+            __raftctl_parse_subcommand -r 1 'cluster-dir=' 'h/help'
+        case 'isolate'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'block'
+            __raftctl_parse_subcommand 2 'cluster-dir=' 'h/help'
+        case 'heal'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'h/help'
+        case 'snapshot'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'logs'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'f/follow' 'n=' 'h/help'
+        case 'entries'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'from=' 'limit=' 'f/follow' 'h/help'
+        case 'events'
+            __raftctl_parse_subcommand -r 1 'cluster-dir=' 'f/follow' 'h/help'
+        case 'put'
+            __raftctl_parse_subcommand 2 'cluster-dir=' 'h/help'
+        case 'get'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'stale' 'h/help'
+        case 'delete'
+            __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
+        case 'cas'
+            __raftctl_parse_subcommand 3 'cluster-dir=' 'h/help'
+        case 'repl'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'h/help'
+        case 'help'
+            __raftctl_parse_subcommand -r 1 
+        end
+    end
+end
+
+function __raftctl_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __raftctl_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __raftctl_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __raftctl_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__raftctl_tokens -p)
+    if test -z "$(__raftctl_tokens -t)"
+        set -l index (count (__raftctl_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'raftctl' -f
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'up' -d 'Create (first time) and start the cluster, then wait for a leader.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'down' -d 'Stop every node gracefully (SIGKILL after a timeout) and the supervisor.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'status' -d 'One row per node: process state, pid, role, term, leader, indexes, client URL.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'leader' -d 'Print the leader\'s id; fail (exit 1) if there is none by the deadline.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'start' -d 'Start a stopped or killed node.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'stop' -d 'Stop a node gracefully (a leader hands over leadership first); it stays down.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'restart' -d 'Stop a node gracefully, then start it.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'kill' -d 'Send a signal to a node (SIGKILL by default); a killed node is not restarted.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'pause' -d 'Freeze a node (SIGSTOP).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'resume' -d 'Unfreeze a paused node (SIGCONT).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'campaign' -d 'Make a node start an election now.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'transfer-leader' -d 'Hand leadership to a node (the leader catches it up first).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'partition' -d 'Cut traffic between groups of nodes, both ways.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'isolate' -d 'Cut one node off from all others, both ways.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'block' -d 'Drop traffic from one node to another, one way only.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'heal' -d 'Remove every cut and block.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'snapshot' -d 'Make a node take a snapshot and compact its log now.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'logs' -d 'Print a node\'s log lines (-f to follow).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'entries' -d 'Print a node\'s replicated log entries: index, term, type, command (-f to follow).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'events' -d 'Role, term and leader changes and elections, merged across nodes in time order (-f to follow).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'put' -d 'Write a key through any live node.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'get' -d 'Read a key linearizably (--stale: from the local node).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'delete' -d 'Delete a key.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'cas' -d 'Compare-and-set: write NEW only if the key currently holds OLD.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'repl' -d 'Open the interactive shell (plain `raftctl` does too when stdin is a terminal).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" nodes' -l 'nodes' -d 'Number of nodes (ids n1…nN; default 3).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" base-port' -l 'base-port' -d 'Use ports P…P+2N-1 (peer and client port per node); without it free ports are chosen.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" election-timeout' -l 'election-timeout' -d 'Randomized election timeout range (default 150ms-300ms).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" heartbeat' -l 'heartbeat' -d 'Heartbeat interval (default 50ms).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" fsync' -l 'fsync' -d 'always (default), or never (UNSAFE: acknowledged writes can be lost on a crash).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" raftd' -l 'raftd' -d 'The raftd binary (default: the one beside raftctl).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" repl' -l 'repl' -d 'Open the REPL once the cluster is up.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl down" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl down" purge' -l 'purge' -d 'Also delete the cluster directory and all its data.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl down" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl status" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl status" json' -l 'json' -d 'Print JSON.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl status" watch' -l 'watch' -d 'Refresh in place until interrupted (in the REPL: until a key is pressed).'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl leader" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl leader" wait' -l 'wait' -d 'Wait up to this long for a leader, e.g. 5s.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl leader" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl start" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl start" -eq 1' -fka '(__raftctl_custom_completion ---completion start -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl start" raftd' -l 'raftd' -d 'The raftd binary.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl start" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl stop" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl stop" -eq 1' -fka '(__raftctl_custom_completion ---completion stop -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl stop" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl restart" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl restart" -eq 1' -fka '(__raftctl_custom_completion ---completion restart -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl restart" raftd' -l 'raftd' -d 'The raftd binary.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl restart" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl kill" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl kill" -eq 1' -fka '(__raftctl_custom_completion ---completion kill -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl kill" signal' -l 'signal' -d 'Signal name or number (KILL, TERM, 9, …).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl kill" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl pause" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl pause" -eq 1' -fka '(__raftctl_custom_completion ---completion pause -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl pause" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl resume" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl resume" -eq 1' -fka '(__raftctl_custom_completion ---completion resume -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl resume" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl campaign" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl campaign" -eq 1' -fka '(__raftctl_custom_completion ---completion campaign -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl campaign" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl transfer-leader" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl transfer-leader" -eq 1' -fka '(__raftctl_custom_completion ---completion transfer-leader -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl transfer-leader" wait' -l 'wait' -d 'How long to wait for the new leader.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl transfer-leader" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl partition" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl partition" -ge 1' -fka '(__raftctl_custom_completion ---completion partition -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl partition" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl isolate" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl isolate" -eq 1' -fka '(__raftctl_custom_completion ---completion isolate -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl isolate" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl block" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl block" -eq 1' -fka '(__raftctl_custom_completion ---completion block -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl block" -eq 2' -fka '(__raftctl_custom_completion ---completion block -- positional@1 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl block" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl heal" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl heal" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl snapshot" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl snapshot" -eq 1' -fka '(__raftctl_custom_completion ---completion snapshot -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl snapshot" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl logs" -eq 1' -fka '(__raftctl_custom_completion ---completion logs -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs" f follow' -l 'follow' -s 'f' -d 'Keep printing new lines.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs" n' -s 'n' -d 'How many recent lines.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl entries" -eq 1' -fka '(__raftctl_custom_completion ---completion entries -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" from' -l 'from' -d 'First index.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" limit' -l 'limit' -d 'At most this many entries (without -f).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" f follow' -l 'follow' -s 'f' -d 'Keep printing new entries.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl events" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl events" f follow' -l 'follow' -s 'f' -d 'Keep printing new events.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl events" -ge 1' -fka '(__raftctl_custom_completion ---completion events -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl events" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl put" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl put" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl get" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl get" stale' -l 'stale' -d 'Serve from one node\'s local state without a ReadIndex round.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl get" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl delete" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl delete" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl cas" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl cas" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl repl" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl repl" h help' -s 'h' -l 'help' -d 'Show help information.'
