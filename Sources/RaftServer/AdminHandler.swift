@@ -42,9 +42,35 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let shell: NodeShell
     private var subscriptions: [(kind: String, token: UInt64)] = []
+    /// Requests read and not yet fully answered (a following stream never is).
+    private var inFlight = 0
+    /// The client shut down its sending side (`echo … | socat`): close once every answer is written.
+    private var inputClosed = false
 
     init(shell: NodeShell) {
         self.shell = shell
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            closeIfDone(context.channel)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Counts one request as answered; on the channel's loop, where the counters live.
+    private func finished(_ channel: Channel) {
+        channel.eventLoop.execute {
+            if self.inFlight > 0 { self.inFlight -= 1 }
+            self.closeIfDone(channel)
+        }
+    }
+
+    private func closeIfDone(_ channel: Channel) {
+        guard inputClosed, inFlight == 0 else { return }
+        // Writes complete in order: once this empty one is done, every answer before it is on the wire.
+        channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -73,6 +99,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         let line = unwrapInboundIn(data)
         let bytes = Array(line.readableBytesView)
         if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
+        inFlight += 1
         let request: AdminRequest
         do {
             request = try JSONDecoder().decode(AdminRequest.self, from: Data(bytes))
@@ -201,7 +228,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             for line in backlog { sendItem(channel, id, LineItem(line: line)) }
         } else {
             for line in shell.sink.recentLines(last) { sendItem(channel, id, LineItem(line: line)) }
-            sendItem(channel, id, EndItem())
+            sendEnd(channel, id)
         }
     }
 
@@ -217,7 +244,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             case .success(let (backlog, _, token)):
                 if let token { self.subscriptions.append(("entries", token)) }
                 for entry in backlog { self.sendItem(channel, id, EntryItem(entry: Self.render(entry))) }
-                if !follow { self.sendItem(channel, id, EndItem()) }
+                if !follow { self.sendEnd(channel, id) }
             case .failure(let error):
                 self.send(channel, id: id, error: AdminError(code: "failed", message: "\(error)"))
             }
@@ -234,7 +261,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             case .success(let (backlog, token)):
                 if let token { self.subscriptions.append(("events", token)) }
                 for record in backlog { self.sendItem(channel, id, EventItem(event: Self.render(record))) }
-                if !follow { self.sendItem(channel, id, EndItem()) }
+                if !follow { self.sendEnd(channel, id) }
             case .failure(let error):
                 self.send(channel, id: id, error: AdminError(code: "failed", message: "\(error)"))
             }
@@ -326,6 +353,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             switch result {
             case .success(let value):
                 self.write(channel, Envelope(id: id, ok: true, result: value, error: nil))
+                self.finished(channel)
             case .failure(let error):
                 self.send(channel, id: id, error: Self.adminError(error))
             }
@@ -347,8 +375,16 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Answers a request with an error; that request is then done.
     private func send(_ channel: Channel, id: AdminRequestID?, error: AdminError) {
         write(channel, Envelope<Ack>(id: id, ok: false, result: nil, error: error))
+        finished(channel)
+    }
+
+    /// Ends a stream that does not follow; that request is then done.
+    private func sendEnd(_ channel: Channel, _ id: AdminRequestID?) {
+        sendItem(channel, id, EndItem())
+        finished(channel)
     }
 
     private func sendItem<T: Encodable>(_ channel: Channel, _ id: AdminRequestID?, _ item: T) {

@@ -169,6 +169,8 @@ public final class RaftdServer: Sendable {
         }
         do {
             let channel = try ServerBootstrap(group: group)
+                // `echo REQUEST | socat - UNIX-CONNECT:…` shuts its side first; answer before closing ours.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(AdminLineDecoder()))

@@ -21,6 +21,23 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 extension RaftdIntegrationTests {
     @Suite("Admin operations")
     struct AdminOperations {
+        @Test("A client that sends its requests and shuts its side (echo … | socat) gets every answer, then EOF")
+        func halfClosedAdminClientGetsAllAnswers() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let fd = try Sockets.connectUnix(path: cluster.node("n1").adminSocket)
+            defer { close(fd) }
+            #expect(Sockets.sendAll(fd, Array("{\"id\":1,\"op\":\"status\"}\n{\"id\":2,\"op\":\"events\"}\n".utf8)))
+            shutdown(fd, Int32(SHUT_WR))
+            let read = Sockets.receive(fd, timeout: 5)
+            #expect(read.closed, "the node closes its side once it has answered")
+            let lines = String(decoding: read.bytes, as: UTF8.self).split(separator: "\n")
+            #expect(lines.first?.contains("\"result\"") == true, "status answered: \(lines)")
+            #expect(lines.last?.contains("\"end\":true") == true, "the events stream ended: \(lines)")
+        }
+
         @Test("transfer-leader (even sent to a follower) and campaign move leadership where the operator asks")
         func transferAndCampaignMoveLeadership() async throws {
             let cluster = try LocalCluster()
