@@ -36,6 +36,16 @@ public struct KVStore: Sendable {
     }
 
     public func value(for key: [UInt8]) -> [UInt8]? { values[key] }
+
+    /// Equal contents: values, applied position and idempotency records (not their encoding order).
+    public func hasSameState(as other: KVStore) -> Bool {
+        values == other.values && appliedIndex == other.appliedIndex && appliedTerm == other.appliedTerm
+            && clockMilliseconds == other.clockMilliseconds && liveRecords() == other.liveRecords()
+    }
+
+    private func liveRecords() -> [String: Record] {
+        records
+    }
     public var count: Int { values.count }
     public var idempotencyRecordCount: Int { records.count }
 
@@ -113,18 +123,20 @@ public struct KVStore: Sendable {
 
     static let snapshotVersion: UInt8 = 1
 
-    /// The whole state (map, idempotency records, applied position) as bytes, keys in sorted order so that
-    /// equal states give equal bytes.
+    /// The whole state (map, idempotency records, applied position) as bytes. Keys come in the map's own order:
+    /// sorting them cost more than the rest of the encoding, and restoring does not depend on order.
     public func snapshotData() -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + values.count * 32)
+        var size = 64
+        for (key, value) in values { size += key.count + value.count + 8 }
+        var w = ByteWriter(capacity: size)
         w.write(Self.snapshotVersion)
         w.write(appliedIndex.rawValue)
         w.write(appliedTerm.rawValue)
         w.write(clockMilliseconds)
         w.write(UInt64(values.count))
-        for key in values.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        for (key, value) in values {
             w.writeBlob(key)
-            w.writeBlob(values[key]!)
+            w.writeBlob(value)
         }
         // A key recorded again after it expired appears twice in `recordOrder`: keep its latest position.
         var seen = Set<String>()

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Logging
 import NIOCore
@@ -56,6 +57,10 @@ final class NodeShell: @unchecked Sendable {
     private var readsAwaitingApply: [(index: LogIndex, context: UInt64)] = []
     private(set) var storageFailure: String?
     private var lastSnapshotIndex: LogIndex
+    /// A snapshot is being encoded and written off the loop; at most one at a time.
+    private var snapshotInProgress = false
+    private var snapshotWaiters: [EventLoopPromise<LogIndex>] = []
+    private static let snapshotQueue = DispatchQueue(label: "raftd.snapshot")
     private var ticker: RepeatedTask?
     private var ticks: UInt64 = 0
     private(set) var blockedInbound: Set<NodeID> = []
@@ -284,11 +289,18 @@ final class NodeShell: @unchecked Sendable {
         }
     }
 
+    /// Takes a snapshot at the applied index now (or joins the one in progress); completes once it is durable.
     func snapshotNow() -> EventLoopFuture<LogIndex> {
-        loop.submit {
-            if let failure = self.storageFailure { throw ClientError.storageFailed(failure) }
-            try self.takeSnapshot()
-            return self.lastSnapshotIndex
+        loop.flatSubmit {
+            if let failure = self.storageFailure {
+                return self.loop.makeFailedFuture(ClientError.storageFailed(failure))
+            }
+            let promise = self.loop.makePromise(of: LogIndex.self)
+            self.snapshotWaiters.append(promise)
+            if !self.snapshotInProgress && !self.startSnapshot() {
+                self.answerSnapshotWaiters(.success(self.lastSnapshotIndex))
+            }
+            return promise.futureResult
         }
     }
 
@@ -362,13 +374,10 @@ final class NodeShell: @unchecked Sendable {
                 if case .leaderChanged = event { failForwardedWrites() }
             }
             raft.advance(ready)
-            if kv.appliedIndex.rawValue >= lastSnapshotIndex.rawValue + UInt64(config.snapshotThresholdEntries) {
-                do {
-                    try takeSnapshot()
-                } catch {
-                    enterStorageFailure("snapshot failed: \(error)")
-                    return
-                }
+            if !snapshotInProgress,
+                kv.appliedIndex.rawValue >= lastSnapshotIndex.rawValue + UInt64(config.snapshotThresholdEntries)
+            {
+                startSnapshot()
             }
         }
     }
@@ -397,17 +406,65 @@ final class NodeShell: @unchecked Sendable {
         readsAwaitingApply = waiting
     }
 
-    private func takeSnapshot() throws {
-        let index = kv.appliedIndex
-        guard index > lastSnapshotIndex else { return }
-        let snapshot = Snapshot(
-            metadata: SnapshotMetadata(index: index, term: kv.appliedTerm, voters: raft.config.voters),
-            data: kv.snapshotData())
-        try storage.saveSnapshot(snapshot)
-        raft.compact(snapshot)
-        lastSnapshotIndex = index
-        logger.info("snapshot taken", metadata: ["index": "\(index)", "bytes": "\(snapshot.data.count)"])
-        record(.logCompacted(through: index))
+    /// Captures the state machine (copy-on-write: no copying here) and encodes and writes it on a background
+    /// queue, so a large snapshot never stalls the consensus loop; ``finishSnapshot(_:)`` compacts on the loop.
+    /// Returns false when there is nothing new to snapshot.
+    @discardableResult
+    private func startSnapshot() -> Bool {
+        guard !snapshotInProgress, kv.appliedIndex > lastSnapshotIndex else { return false }
+        snapshotInProgress = true
+        let store = kv
+        let metadata = SnapshotMetadata(index: kv.appliedIndex, term: kv.appliedTerm, voters: raft.config.voters)
+        let options = storage.options
+        let fileSystem = storage.fileSystem
+        Self.snapshotQueue.async {
+            let result = Result { () throws -> Snapshot in
+                let snapshot = Snapshot(metadata: metadata, data: store.snapshotData())
+                try NodeStorage.writeSnapshotFile(snapshot, options: options, fileSystem: fileSystem)
+                return snapshot
+            }
+            self.loop.execute { self.finishSnapshot(result) }
+        }
+        return true
+    }
+
+    private func finishSnapshot(_ result: Result<Snapshot, any Error>) {
+        snapshotInProgress = false
+        guard !stopped, storageFailure == nil else {
+            answerSnapshotWaiters(.failure(ClientError.unavailable("the node stopped while taking a snapshot")))
+            return
+        }
+        switch result {
+        case .failure(let error):
+            enterStorageFailure("snapshot failed: \(error)")
+            answerSnapshotWaiters(.failure(ClientError.storageFailed("\(error)")))
+        case .success(let snapshot):
+            let index = snapshot.metadata.index
+            // A snapshot from the leader may have replaced the log meanwhile; ours is then outdated.
+            guard index > lastSnapshotIndex, storage.term(at: index) == snapshot.metadata.term else {
+                answerSnapshotWaiters(.success(lastSnapshotIndex))
+                return
+            }
+            do {
+                try storage.saveSnapshot(snapshot)
+            } catch {
+                enterStorageFailure("snapshot failed: \(error)")
+                answerSnapshotWaiters(.failure(ClientError.storageFailed("\(error)")))
+                return
+            }
+            raft.compact(snapshot)
+            lastSnapshotIndex = index
+            logger.info("snapshot taken", metadata: ["index": "\(index)", "bytes": "\(snapshot.data.count)"])
+            record(.logCompacted(through: index))
+            answerSnapshotWaiters(.success(index))
+            scheduleFlush()
+        }
+    }
+
+    private func answerSnapshotWaiters(_ result: Result<LogIndex, any Error>) {
+        let waiters = snapshotWaiters
+        snapshotWaiters.removeAll()
+        for waiter in waiters { waiter.completeWith(result) }
     }
 
     private func enterStorageFailure(_ reason: String) {

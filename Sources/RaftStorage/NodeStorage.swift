@@ -356,6 +356,16 @@ public final class NodeStorage {
 
     /// Temp file, sync, rename, sync directory: a snapshot file is either complete or absent after a crash.
     private func writeSnapshotFile(_ snapshot: Snapshot) throws {
+        try Self.writeSnapshotFile(snapshot, options: options, fileSystem: fileSystem)
+    }
+
+    /// Writes a snapshot file atomically (temporary file, sync, rename, directory sync) without touching any
+    /// `NodeStorage` state, so a node can encode and write a large snapshot off its main loop. A later
+    /// ``saveSnapshot(_:)`` of the same snapshot finds the file in place and only compacts the log.
+    public static func writeSnapshotFile(_ snapshot: Snapshot, options: StorageOptions, fileSystem: any FileSystem)
+        throws
+    {
+        let syncs = options.syncPolicy == .always
         let name = SnapshotFormat.fileName(index: snapshot.metadata.index, term: snapshot.metadata.term)
         let path = joinPath(options.directory, name)
         // A transfer installed through SnapshotStager is already in place and verified.
