@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import RaftCore
+import RaftWire
 import Synchronization
 
 /// Where a node's log lines go: stderr, `<data-dir>/raftd.log`, and an in-memory ring of recent lines that
@@ -89,20 +90,7 @@ public final class LogSink: Sendable {
     }
 
     /// `2026-11-21T23:20:01.123Z`
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
+    static func timestamp() -> String { UTCTimestamp.now() }
 }
 
 /// A swift-log handler that writes to a ``LogSink``.
