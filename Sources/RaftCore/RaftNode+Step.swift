@@ -211,7 +211,10 @@ extension RaftNode {
                 p.becomeProbe()
             }
             progress[m.from] = p
-            if p.match < log.lastIndex { sendAppend(to: m.from, allowEmpty: false) }
+            // A follower behind our log gets an AppendEntries even when every entry was already sent: in the
+            // replicate state `next` is past them, and if they (or their acknowledgements) were lost, an empty
+            // probe at `next` is the only thing that makes the follower reject or acknowledge, and us resend.
+            if p.match < log.lastIndex { sendAppend(to: m.from, allowEmpty: true) }
             releaseReads()
         case .propose(let batch):
             progress[m.from] = p
