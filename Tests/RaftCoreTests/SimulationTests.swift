@@ -9,7 +9,7 @@ import Testing
 /// - `RAFT_SIM_SEED=X`: replay one seed verbosely (`replay`); `RAFT_SIM_TRACE=1` prints every event.
 @Suite struct SimulationTests {
     /// Seeds run on every CI run; sized so the suite takes well under a minute in a debug build.
-    static let ciSeedCount = 60
+    static let ciSeedCount = 100
 
     static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name]
@@ -176,5 +176,33 @@ import Testing
         #expect(LogMatchingChecker.check(a, c, at: [1, 2, 3]).isEmpty)
         // Same index and term, different command.
         #expect(!LogMatchingChecker.check(a, b, at: [2]).isEmpty)
+    }
+}
+
+extension SimulationTests {
+    /// End to end: the simulator's checkers fail a run whose harness serves reads before applying them.
+    @Test func simulatorReportsStaleReadsWhenReadsAreServedBeforeTheReadIndexIsApplied() {
+        let caught = (1...20 as ClosedRange<UInt64>).first { seed in
+            let result = Simulator(seed: seed, injecting: .serveReadsBeforeApplied).run()
+            return result.violations.contains { $0.hasPrefix("linearizability: stale read") }
+        }
+        print("serveReadsBeforeApplied caught by seed \(caught.map(String.init) ?? "none")")
+        #expect(caught != nil)
+    }
+
+    /// End to end: the simulator's checkers fail a run whose nodes forget what they persisted.
+    @Test func simulatorReportsSafetyViolationsWhenRestartedNodesForgetTheirStorage() {
+        let caught = (1...20 as ClosedRange<UInt64>).lazy.map {
+            Simulator(seed: $0, injecting: .amnesiaOnRestart).run()
+        }
+        .first { result in
+            result.violations.contains {
+                $0.hasPrefix("election safety") || $0.hasPrefix("committed entry changed")
+                    || $0.hasPrefix("state machine safety") || $0.hasPrefix("leader completeness")
+                    || $0.hasPrefix("log matching")
+            }
+        }
+        print("amnesiaOnRestart caught by \(caught.map { "seed \($0.seed): \($0.violations.first!)" } ?? "no seed")")
+        #expect(caught != nil)
     }
 }

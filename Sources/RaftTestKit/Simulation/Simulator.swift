@@ -19,8 +19,8 @@ import RaftCore
 /// **Phases.** Phase 1 (safety) runs ``SimulationOptions/safetyPhaseTicks`` ticks with faults on. Phase 2
 /// (liveness) heals every link, restarts every crashed node and stops losses, duplicates, extra reordering,
 /// crashes and operator actions; within ``SimulationOptions/livenessBoundTicks`` a single leader must be known
-/// to every node, a new proposal must be applied everywhere, and all nodes must converge to the same applied
-/// index and key-value state.
+/// to every node, a new proposal must be applied everywhere, all nodes must converge to the same applied index
+/// and key-value state, and then a ReadIndex read on every node must be served.
 ///
 /// **Checked properties**, after every drain of a node (every tick, every delivery, every client action):
 /// - ``SafetyChecker``: Election Safety, State Machine Safety, committed entries never lost or changed,
@@ -45,6 +45,7 @@ public final class Simulator {
     private var trace: ((String) -> Void)?
     private var fingerprint = Fingerprint()
     private var stats = SimulationStats()
+    private let bug: InjectedBug
 
     private var now = 0
     private var faultRNG: SplitMix64
@@ -67,6 +68,8 @@ public final class Simulator {
     private var nextReadID: UInt64 = 0
     /// Per node: reads asked there and not yet served, oldest first.
     private var openReads: [[OpenRead]]
+    /// Per node: the liveness phase's read that has yet to be served.
+    private var livenessReads: [UInt64?]
 
     private struct OpenRead {
         var id: UInt64
@@ -74,11 +77,13 @@ public final class Simulator {
         var index: LogIndex?
     }
 
-    /// Creates the cluster for `seed`. `trace`, when given, receives one line per simulated event.
-    public init(seed: UInt64, trace: ((String) -> Void)? = nil) {
+    /// Creates the cluster for `seed`. `trace`, when given, receives one line per simulated event. `bug` breaks
+    /// the harness on purpose, only to prove that the checkers catch what it breaks.
+    public init(seed: UInt64, trace: ((String) -> Void)? = nil, injecting bug: InjectedBug = .none) {
         let options = SimulationOptions(seed: seed)
         self.options = options
         self.trace = trace
+        self.bug = bug
         faultRNG = SplitMix64(seed: seed ^ 0xFA17_FA17_FA17_FA17)
         clientRNG = SplitMix64(seed: seed ^ 0xC11E_17C1_1E17_C11E)
         networkRNG = SplitMix64(seed: seed ^ 0x0E7_0E7_0E7_0E7)
@@ -103,6 +108,7 @@ public final class Simulator {
         restartAt = Array(repeating: nil, count: count)
         crashAfterNextPersist = Array(repeating: false, count: count)
         openReads = Array(repeating: [], count: count)
+        livenessReads = Array(repeating: nil, count: count)
     }
 
     /// Runs both phases, stopping at the first step that found a violation.
@@ -241,7 +247,7 @@ public final class Simulator {
         let applied = nodes[i].stateMachine.appliedIndex
         var remaining: [OpenRead] = []
         for read in openReads[i] {
-            guard let index = read.index, index <= applied else {
+            guard let index = read.index, index <= applied || bug == .serveReadsBeforeApplied else {
                 remaining.append(read)
                 continue
             }
@@ -249,6 +255,7 @@ public final class Simulator {
             log("\(ids[i]) serve r\(read.id) \(read.key)=\(value ?? "nil") at index \(index) applied \(applied)")
             fingerprint.mix(read.id &<< 20 | index.rawValue)
             reads.readServed(id: read.id, value: value)
+            if livenessReads[i] == read.id { livenessReads[i] = nil }
         }
         openReads[i] = remaining
     }
@@ -310,20 +317,23 @@ public final class Simulator {
         return value
     }
 
-    private func read(key: String, on i: Int) {
+    /// Asks node `i` for a ReadIndex read of `key`; returns its id, or nil if the node refused it.
+    @discardableResult
+    private func read(key: String, on i: Int) -> UInt64? {
         nextReadID += 1
         let id = nextReadID
         do {
             _ = try nodes[i].withRaft { (raft) throws(RaftError) in try raft.readIndex(ReadContext(id)) }
         } catch {
             log("\(ids[i]) client: read r\(id) \(key) refused: \(error)")
-            return
+            return nil
         }
         stats.reads += 1
         log("\(ids[i]) client: read r\(id) \(key)")
         reads.readInvoked(id: id, key: key)
         openReads[i].append(OpenRead(id: id, key: key, index: nil))
         drain(i)
+        return id
     }
 
     // MARK: - Faults
@@ -402,7 +412,11 @@ public final class Simulator {
     private func restart(_ i: Int) {
         log("\(ids[i]) restarts")
         fingerprint.mix(0xB007 &<< 8 | ids[i].rawValue)
-        nodes[i].restart()
+        if bug == .amnesiaOnRestart {
+            nodes[i] = SimNode(config: nodes[i].config, snapshotEveryEntries: options.snapshotEveryEntries)
+        } else {
+            nodes[i].restart()
+        }
         safety.noteRestart(of: ids[i])
         drain(i)
     }
@@ -425,8 +439,26 @@ public final class Simulator {
         let retryTicks = 3 * options.electionTimeoutTicks.upperBound
         var probeProposedAt: Int?
         var probes: [String] = []
+        var converged = false
         while now < deadline && violations.isEmpty {
             step()
+            if converged {
+                // Then a ReadIndex read on every node must be served (the checker judges its value).
+                var pending = false
+                for i in nodes.indices {
+                    guard let id = livenessReads[i] else { continue }
+                    pending = true
+                    if !openReads[i].contains(where: { $0.id == id }) {
+                        livenessReads[i] = read(key: "probe", on: i)  // it failed: ask again
+                    }
+                }
+                if !pending {
+                    stats.livenessTicks = now - start
+                    log("liveness: reads served after \(now - start) ticks")
+                    return
+                }
+                continue
+            }
             guard let leader = stableLeader() else { continue }
             let probeApplied = probes.contains { nodes[leader].stateMachine.values["probe"] == $0 }
             if !probeApplied && (probeProposedAt.map { now - $0 >= retryTicks } ?? true) {
@@ -434,15 +466,15 @@ public final class Simulator {
                 probeProposedAt = now
             }
             if probeApplied && hasConverged(leader: leader) {
-                stats.livenessTicks = now - start
                 log("liveness: converged after \(now - start) ticks, leader \(ids[leader])")
-                return
+                converged = true
+                for i in nodes.indices { livenessReads[i] = read(key: "probe", on: i) }
             }
         }
         guard violations.isEmpty else { return }
         violations.append(
             "liveness: no convergence within \(options.livenessBoundTicks) ticks after healing"
-                + " (probes proposed: \(probes))")
+                + " (probes proposed: \(probes), converged: \(converged), reads pending: \(livenessReads))")
         for node in nodes {
             let s = node.raft.status
             violations.append(
@@ -528,6 +560,17 @@ public final class Simulator {
     }
 }
 
+/// A deliberate defect in the harness, for testing that the checkers fail when they should.
+public enum InjectedBug: Sendable, Hashable {
+    case none
+    /// Serve a ReadIndex read as soon as its read state arrives, without waiting for the node to apply the
+    /// read index: reads on lagging followers go stale.
+    case serveReadsBeforeApplied
+    /// Restart crashed nodes with empty storage, as if nothing had been persisted: votes and acknowledged
+    /// entries are forgotten, so terms can get two leaders and committed entries can be lost.
+    case amnesiaOnRestart
+}
+
 /// Counters describing one run, for reports and for choosing how many seeds fit a time budget.
 public struct SimulationStats: Sendable, Hashable {
     public var ticks = 0
@@ -543,7 +586,7 @@ public struct SimulationStats: Sendable, Hashable {
     public var linkCuts = 0
     public var maxTerm: UInt64 = 0
     public var committedIndex: UInt64 = 0
-    /// Ticks from healing to convergence in the liveness phase (nil if it did not converge).
+    /// Ticks from healing until every node converged and served a read (nil if that did not happen).
     public var livenessTicks: Int?
 }
 
