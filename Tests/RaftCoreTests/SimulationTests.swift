@@ -199,7 +199,7 @@ extension SimulationTests {
             result.violations.contains {
                 $0.hasPrefix("election safety") || $0.hasPrefix("committed entry changed")
                     || $0.hasPrefix("state machine safety") || $0.hasPrefix("leader completeness")
-                    || $0.hasPrefix("log matching")
+                    || $0.hasPrefix("log matching") || $0.hasPrefix("contract")
             }
         }
         print("amnesiaOnRestart caught by \(caught.map { "seed \($0.seed): \($0.violations.first!)" } ?? "no seed")")

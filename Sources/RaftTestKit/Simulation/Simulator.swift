@@ -28,7 +28,9 @@ import RaftCore
 /// - ``LogMatchingChecker``: Log Matching between running nodes (sampled indexes every tick, all common
 ///   indexes every 64 ticks);
 /// - ``LinearizabilityChecker``: reads never return a value older than a completed write or an earlier read,
-///   nor a value never written; no write is applied at two indexes.
+///   nor a value never written; no write is applied at two indexes;
+/// - ``ContractChecker``: votes and acknowledgements leave a node only once persisted, no node votes twice in a
+///   term (across restarts), durable terms never go back, Leader Append-Only.
 ///
 /// **Environment (read by `SimulationTests`).** `RAFT_SIM_SEEDS=N` runs N seeds (a soak), starting at
 /// `RAFT_SIM_SEED_START`; `RAFT_SIM_SEED=X` replays one seed verbosely, with a full event trace when
@@ -41,6 +43,7 @@ public final class Simulator {
     private var network = SimulatedNetwork()
     private var safety = SafetyChecker()
     private var reads = LinearizabilityChecker()
+    private var contract = ContractChecker()
     private var violations: [String] = []
     private var trace: ((String) -> Void)?
     private var fingerprint = Fingerprint()
@@ -185,6 +188,7 @@ public final class Simulator {
         }
         nodes[i].events.removeAll()
         safety.observe(node: id, raft: nodes[i].raft, applied: applied)
+        contract.observe(node: id, raft: nodes[i].raft, storage: nodes[i].storage)
         for entry in applied {
             fingerprint.mix(entry.index.rawValue &<< 16 | entry.term.rawValue &<< 4 | id.rawValue)
             guard entry.kind == .command else { continue }
@@ -202,7 +206,10 @@ public final class Simulator {
             crash(i)
             return
         }
-        for message in messages { send(message) }
+        for message in messages {
+            contract.observeSend(message, storage: nodes[i].storage, raft: nodes[i].raft)
+            send(message)
+        }
     }
 
     private func send(_ message: Message) {
@@ -391,6 +398,7 @@ public final class Simulator {
         stats.crashes += 1
         fingerprint.mix(0xDEAD &<< 8 | ids[i].rawValue)
         nodes[i].crash()
+        contract.noteCrash(of: ids[i])
         crashAfterNextPersist[i] = false
         for read in openReads[i] { reads.readAbandoned(id: read.id) }
         openReads[i].removeAll()
@@ -537,6 +545,7 @@ public final class Simulator {
 
     private var reportedSafety = 0
     private var reportedReads = 0
+    private var reportedContract = 0
 
     private func collectViolations() {
         if safety.violations.count > reportedSafety {
@@ -546,6 +555,10 @@ public final class Simulator {
         if reads.violations.count > reportedReads {
             violations.append(contentsOf: reads.violations[reportedReads...])
             reportedReads = reads.violations.count
+        }
+        if contract.violations.count > reportedContract {
+            violations.append(contentsOf: contract.violations[reportedContract...])
+            reportedContract = contract.violations.count
         }
         if !violations.isEmpty { log("violation found at tick \(now)") }
     }
