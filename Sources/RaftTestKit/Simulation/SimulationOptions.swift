@@ -42,6 +42,10 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
     /// Per-tick probability of cutting one random directed link.
     public var linkCutRate: Double
     public var linkCutDurationTicks: ClosedRange<Int>
+    /// Probability that the transport tells a node what a real one would notice: that a message could not be
+    /// delivered (`reportUnreachable`) or that its crashed leader's connection closed
+    /// (`reportLeaderConnectionClosed`, which lifts the leader lease: safety must not depend on it).
+    public var transportReportRate: Double
 
     // Nodes.
     /// Per-tick probability that one random running node crashes.
@@ -108,6 +112,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
         proposalRate = rng.double(below: 0.5) + 0.01
         readRate = rng.double(below: 0.4) + 0.01
         keyCount = rng.int(in: 1...3)
+        transportReportRate = rng.chance(0.3) ? 0 : rng.double(below: 1)
     }
 
     public var description: String {
@@ -125,6 +130,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
             + " jitter=\(pct(tickJitterRate)) snapshotEvery=\(snapshotEveryEntries.map(String.init) ?? "-")"
             + " manualSnapshot=\(pct(manualSnapshotRate)) transfer=\(pct(transferRate)) campaign=\(pct(campaignRate))"
             + " propose=\(pct(proposalRate)) read=\(pct(readRate)) keys=\(keyCount)"
+            + " transportReports=\(pct(transportReportRate))"
     }
 }
 

@@ -14,7 +14,8 @@ import RaftCore
 /// restarts after a random downtime, including crashes after a Ready was persisted but before its messages
 /// went out. Clients propose unique values for a few keys on random nodes and issue ReadIndex reads on random
 /// nodes; nodes snapshot and compact automatically and on demand; operators occasionally transfer
-/// leadership or force a campaign.
+/// leadership or force a campaign; the transport sometimes reports undeliverable messages and a crashed
+/// leader's closed connection (which lifts the leader lease).
 ///
 /// **Phases.** Phase 1 (safety) runs ``SimulationOptions/safetyPhaseTicks`` ticks with faults on. Phase 2
 /// (liveness) heals every link, restarts every crashed node and stops losses, duplicates, extra reordering,
@@ -163,8 +164,13 @@ public final class Simulator {
                 stats.droppedMessages += 1
                 continue
             }
-            if partitionGroup[from] != partitionGroup[to] || linkCutUntil[from][to] > now {
+            if !linkIsUp(from, to) {
                 stats.droppedMessages += 1
+                if nodes[from].isRunning && networkRNG.chance(options.transportReportRate) {
+                    log("\(message.from) transport: \(message.to) unreachable")
+                    _ = try? nodes[from].withRaft { raft in raft.reportUnreachable(message.to) }
+                    drain(from)
+                }
                 continue
             }
             stats.deliveredMessages += 1
@@ -235,6 +241,12 @@ public final class Simulator {
 
     /// Records the read states the node produced, and serves every read whose index the node has applied.
     private func serveReads(_ i: Int) {
+        if openReads[i].isEmpty {
+            // Nothing to serve; drop read states for reads we no longer track (see below).
+            if !nodes[i].readStates.isEmpty { nodes[i].readStates.removeAll() }
+            if !nodes[i].failedReads.isEmpty { nodes[i].failedReads.removeAll() }
+            return
+        }
         if !nodes[i].failedReads.isEmpty {
             for context in nodes[i].failedReads {
                 if let position = openReads[i].firstIndex(where: { $0.id == context.rawValue }) {
@@ -402,6 +414,15 @@ public final class Simulator {
         crashAfterNextPersist[i] = false
         for read in openReads[i] { reads.readAbandoned(id: read.id) }
         openReads[i].removeAll()
+        // The dead process's connections close; followers that can still reach it may notice at once.
+        for j in nodes.indices where j != i && nodes[j].isRunning && linkIsUp(i, j) {
+            guard nodes[j].raft.currentLeader == ids[i], networkRNG.chance(options.transportReportRate) else {
+                continue
+            }
+            log("\(ids[j]) transport: leader \(ids[i]) closed the connection")
+            _ = try? nodes[j].withRaft { raft in raft.reportLeaderConnectionClosed(by: ids[i]) }
+            drain(j)
+        }
     }
 
     private func restartDueNodes() {
@@ -566,6 +587,10 @@ public final class Simulator {
     // MARK: - Helpers
 
     private func index(of id: NodeID) -> Int { Int(id.rawValue) - 1 }
+
+    private func linkIsUp(_ from: Int, _ to: Int) -> Bool {
+        partitionGroup[from] == partitionGroup[to] && linkCutUntil[from][to] <= now
+    }
 
     private func log(_ line: @autoclosure () -> String) {
         guard let trace else { return }
