@@ -15,6 +15,11 @@ import Testing
         ProcessInfo.processInfo.environment[name]
     }
 
+    /// Writes a line to standard error, which is unbuffered: it survives a trap that kills the process.
+    static func announce(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     @Test func randomClustersUnderFaultsStaySafeAndConvergeOnceHealed() {
         let count = Self.environment("RAFT_SIM_SEEDS").flatMap { Int($0) } ?? Self.ciSeedCount
         let start = Self.environment("RAFT_SIM_SEED_START").flatMap { UInt64($0) } ?? 1
@@ -25,8 +30,8 @@ import Testing
         let clock = ContinuousClock()
         let began = clock.now
         for seed in start..<(start + UInt64(count)) {
-            // Printed first, so that even a trap inside the core names the seed that caused it.
-            if soak { print("RAFT_SIM_SEED=\(seed) running") }
+            // Written first and unbuffered, so that even a trap inside the core names the seed that caused it.
+            Self.announce("RAFT_SIM_SEED=\(seed) running")
             let result = Simulator(seed: seed).run()
             sizes[result.options.nodeCount, default: 0] += 1
             slowestConvergence = max(slowestConvergence, result.stats.livenessTicks ?? 0)
@@ -50,7 +55,7 @@ import Testing
     @Test("replay: RAFT_SIM_SEED replays one seed verbosely") func replay() {
         let seed = Self.environment("RAFT_SIM_SEED").flatMap { UInt64($0) } ?? 1
         let verbose = Self.environment("RAFT_SIM_SEED") != nil
-        if verbose { print("RAFT_SIM_SEED=\(seed) replaying") }
+        if verbose { Self.announce("RAFT_SIM_SEED=\(seed) replaying") }
         let traced = Self.environment("RAFT_SIM_TRACE") == "1"
         let result = Simulator(seed: seed, trace: traced ? { print($0) } : nil).run()
         if verbose || !result.passed { print(result.report) }

@@ -29,7 +29,9 @@ import RaftCore
 /// - ``LogMatchingChecker``: Log Matching between running nodes (sampled indexes every tick, all common
 ///   indexes every 64 ticks);
 /// - ``LinearizabilityChecker``: reads never return a value older than a completed write or an earlier read,
-///   nor a value never written; no write is applied at two indexes;
+///   nor a value never written; no write is applied at two indexes. A write completes when the first node
+///   applies it (stricter than an acknowledgement from the node it was proposed on); a read is invoked when the
+///   client asks a node and served when that node has applied the read index, from its state machine;
 /// - ``ContractChecker``: votes and acknowledgements leave a node only once persisted, no node votes twice in a
 ///   term (across restarts), durable terms never go back, Leader Append-Only.
 ///
@@ -37,6 +39,8 @@ import RaftCore
 /// `RAFT_SIM_SEED_START`; `RAFT_SIM_SEED=X` replays one seed verbosely, with a full event trace when
 /// `RAFT_SIM_TRACE=1`. A failure prints the seed first, then the violations, then the replay command:
 /// `RAFT_SIM_SEED=X RAFT_SIM_TRACE=1 swift test --filter SimulationTests/replay`.
+///
+/// Invariant: a simulator runs once (``run()``); create a new one, from the same seed, to replay.
 public final class Simulator {
     public let options: SimulationOptions
     private var nodes: [SimNode]
@@ -117,6 +121,7 @@ public final class Simulator {
 
     /// Runs both phases, stopping at the first step that found a violation.
     public func run() -> SimulationResult {
+        precondition(now == 0, "a Simulator runs once; create another from the same seed to replay")
         log("options \(options)")
         while now < options.safetyPhaseTicks && violations.isEmpty {
             step()
