@@ -27,6 +27,7 @@ import Testing
         var sizes: [Int: Int] = [:]
         var failures: [UInt64] = []
         var slowestConvergence = 0
+        var totals = SimulationStats()
         let clock = ContinuousClock()
         let began = clock.now
         for seed in start..<(start + UInt64(count)) {
@@ -35,6 +36,12 @@ import Testing
             let result = Simulator(seed: seed).run()
             sizes[result.options.nodeCount, default: 0] += 1
             slowestConvergence = max(slowestConvergence, result.stats.livenessTicks ?? 0)
+            totals.crashes += result.stats.crashes
+            totals.partitions += result.stats.partitions
+            totals.elections += result.stats.elections
+            totals.snapshotsInstalled += result.stats.snapshotsInstalled
+            totals.completedWrites += result.stats.completedWrites
+            totals.servedReads += result.stats.servedReads
             if !result.passed {
                 failures.append(seed)
                 print(result.report)
@@ -42,9 +49,13 @@ import Testing
             }
         }
         let elapsed = clock.now - began
-        print(
-            "simulation: \(count) seeds from \(start) (3-node: \(sizes[3] ?? 0), 5-node: \(sizes[5] ?? 0)),"
-                + " \(failures.count) failed \(failures), slowest convergence \(slowestConvergence) ticks, \(elapsed)")
+        let sizesText = "3-node: \(sizes[3] ?? 0), 5-node: \(sizes[5] ?? 0)"
+        let outcome = "\(failures.count) failed \(failures), slowest convergence \(slowestConvergence) ticks"
+        let coverage: String =
+            "\(totals.elections) elections, \(totals.crashes) crashes, \(totals.partitions) partitions, "
+            + "\(totals.snapshotsInstalled) snapshots installed, \(totals.completedWrites) writes, "
+            + "\(totals.servedReads) reads"
+        print("simulation: \(count) seeds from \(start) (\(sizesText)), \(outcome), \(elapsed); totals: \(coverage)")
         #expect(failures.isEmpty)
         if !soak {
             #expect((sizes[3] ?? 0) > 0 && (sizes[5] ?? 0) > 0, "the CI seeds cover both cluster sizes")

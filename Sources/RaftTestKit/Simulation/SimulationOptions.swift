@@ -50,8 +50,9 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
     // Nodes.
     /// Per-tick probability that one random running node crashes.
     public var crashRate: Double
-    /// Share of crashes that strike after a node persisted a Ready but before it sent that Ready's messages.
-    public var crashAfterPersistShare: Double
+    /// Share of crashes that strike in the middle of the node's next Ready (half after persisting it but before
+    /// sending its messages, half after sending its `messagesNow` but before persisting it).
+    public var crashMidReadyShare: Double
     public var downtimeTicks: ClosedRange<Int>
     /// Per-node, per-tick probability that a node's clock skips a tick or ticks twice.
     public var tickJitterRate: Double
@@ -100,8 +101,8 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
         linkCutRate = rng.chance(0.3) ? 0 : rng.double(below: 1.0 / 150)
         linkCutDurationTicks = 5...(rng.int(in: 2...12) * electionMax)
 
-        crashRate = rng.chance(0.2) ? 0 : rng.double(below: 1.0 / 200)
-        crashAfterPersistShare = rng.double(below: 1)
+        crashRate = rng.chance(0.2) ? 0 : rng.double(below: 1.0 / 100)
+        crashMidReadyShare = rng.double(below: 1)
         downtimeTicks = 1...(rng.int(in: 1...10) * electionMax)
         tickJitterRate = rng.chance(0.5) ? 0 : rng.double(below: 0.1)
         snapshotEveryEntries = rng.chance(0.3) ? nil : rng.int(in: 2...60)
@@ -126,7 +127,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
             + " ticks=\(safetyPhaseTicks)+\(livenessBoundTicks) delay=\(messageDelayTicks) loss=\(pct(lossRate))"
             + " dup=\(pct(duplicateRate)) reorder=\(pct(reorderRate))/+\(reorderExtraDelayTicks)"
             + " partition=\(pct(partitionRate))/\(partitionDurationTicks) cut=\(pct(linkCutRate))/\(linkCutDurationTicks)"
-            + " crash=\(pct(crashRate))/\(downtimeTicks) crashAfterPersist=\(pct(crashAfterPersistShare))"
+            + " crash=\(pct(crashRate))/\(downtimeTicks) crashMidReady=\(pct(crashMidReadyShare))"
             + " jitter=\(pct(tickJitterRate)) snapshotEvery=\(snapshotEveryEntries.map(String.init) ?? "-")"
             + " manualSnapshot=\(pct(manualSnapshotRate)) transfer=\(pct(transferRate)) campaign=\(pct(campaignRate))"
             + " propose=\(pct(proposalRate)) read=\(pct(readRate)) keys=\(keyCount)"

@@ -11,8 +11,8 @@ import RaftCore
 /// which persist synchronously in `drain()` before sending. The network delivers each message after a random
 /// delay, in (due tick, send order) order, and may lose, duplicate or hold back (reorder) it. Faults: random
 /// partitions into groups, one-way link cuts, node crashes (a node keeps only what it persisted) with
-/// restarts after a random downtime, including crashes after a Ready was persisted but before its messages
-/// went out. Clients propose unique values for a few keys on random nodes and issue ReadIndex reads on random
+/// restarts after a random downtime, including crashes in the middle of a Ready: after it was persisted but
+/// before its messages went out, or after its `messagesNow` went out but before it was persisted. Clients propose unique values for a few keys on random nodes and issue ReadIndex reads on random
 /// nodes; nodes snapshot and compact automatically and on demand; operators occasionally transfer
 /// leadership or force a campaign; the transport sometimes reports undeliverable messages and a crashed
 /// leader's closed connection (which lifts the leader lease).
@@ -68,7 +68,15 @@ public final class Simulator {
     /// `linkCutUntil[from][to]`: the link drops messages until this tick.
     private var linkCutUntil: [[Int]]
     private var restartAt: [Int?]
-    private var crashAfterNextPersist: [Bool]
+    /// A crash that strikes at the node's next Ready (nil: none pending).
+    private var pendingCrash: [CrashPoint?]
+
+    private enum CrashPoint {
+        /// After the Ready was persisted, before any of its messages went out.
+        case afterPersisting
+        /// After `messagesNow` went out, before the Ready was persisted (§10.2.1 allows that order).
+        case beforePersisting
+    }
 
     // Clients.
     private var clientsEnabled = true
@@ -114,7 +122,7 @@ public final class Simulator {
         partitionGroup = Array(repeating: 0, count: count)
         linkCutUntil = Array(repeating: Array(repeating: 0, count: count), count: count)
         restartAt = Array(repeating: nil, count: count)
-        crashAfterNextPersist = Array(repeating: false, count: count)
+        pendingCrash = Array(repeating: nil, count: count)
         openReads = Array(repeating: [], count: count)
         livenessReads = Array(repeating: nil, count: count)
     }
@@ -191,10 +199,26 @@ public final class Simulator {
     /// Runs the node's Ready loop, checks what it did, and puts its messages on the network.
     private func drain(_ i: Int) {
         guard nodes[i].isRunning else { return }
+        if pendingCrash[i] == .beforePersisting, let sent = nodes[i].crashAfterSendingBeforePersisting() {
+            log("\(ids[i]) crashes after sending \(sent.count) messages, before persisting")
+            for message in sent {
+                contract.observeSend(message, storage: nodes[i].storage, raft: nodes[i].raft)
+                send(message)
+            }
+            crash(i)
+            return
+        }
         let (messages, applied) = nodes[i].drain()
         let id = ids[i]
+        for event in nodes[i].events {
+            switch event {
+            case .snapshotInstalled: stats.snapshotsInstalled += 1
+            case .electionWon: stats.elections += 1
+            default: break
+            }
+            log("\(id) \(event)")
+        }
         if trace != nil {
-            for event in nodes[i].events { log("\(id) \(event)") }
             for entry in applied { log("\(id) apply \(LogMatchingChecker.describe(entry))") }
         }
         nodes[i].events.removeAll()
@@ -211,8 +235,7 @@ public final class Simulator {
             reads.writeApplied(key: String(parts[1]), value: String(parts[2]), index: entry.index)
         }
         serveReads(i)
-        if crashAfterNextPersist[i] && !messages.isEmpty {
-            crashAfterNextPersist[i] = false
+        if pendingCrash[i] == .afterPersisting && !messages.isEmpty {
             log("\(id) crashes after persisting, before sending \(messages.count) messages")
             crash(i)
             return
@@ -286,38 +309,37 @@ public final class Simulator {
 
     // MARK: - Clients and operators
 
+    /// Each action picks among the nodes running at that moment: an earlier action's drain may have crashed one.
     private func clientActions() {
-        let running = nodes.indices.filter { nodes[$0].isRunning }
-        guard !running.isEmpty else { return }
-        if clientRNG.chance(options.proposalRate) {
-            let i = clientRNG.pick(running)
+        if clientRNG.chance(options.proposalRate), let i = pickRunningNode() {
             let key = "k\(clientRNG.int(in: 0...(options.keyCount - 1)))"
             propose(key: key, on: i)
         }
-        if clientRNG.chance(options.readRate) {
-            let i = clientRNG.pick(running)
+        if clientRNG.chance(options.readRate), let i = pickRunningNode() {
             let key = "k\(clientRNG.int(in: 0...(options.keyCount - 1)))"
             read(key: key, on: i)
         }
-        if clientRNG.chance(options.manualSnapshotRate) {
-            let i = clientRNG.pick(running)
+        if clientRNG.chance(options.manualSnapshotRate), let i = pickRunningNode() {
             log("\(ids[i]) takes a snapshot at \(nodes[i].stateMachine.appliedIndex)")
             nodes[i].takeSnapshot()
             drain(i)
         }
-        if faultsEnabled && clientRNG.chance(options.transferRate) {
-            let i = clientRNG.pick(running)
+        if faultsEnabled && clientRNG.chance(options.transferRate), let i = pickRunningNode() {
             let target = clientRNG.pick(ids)
             log("\(ids[i]) operator: transfer leadership to \(target)")
             _ = try? nodes[i].withRaft { (raft) throws(RaftError) in try raft.transferLeadership(to: target) }
             drain(i)
         }
-        if faultsEnabled && clientRNG.chance(options.campaignRate) {
-            let i = clientRNG.pick(running)
+        if faultsEnabled && clientRNG.chance(options.campaignRate), let i = pickRunningNode() {
             log("\(ids[i]) operator: campaign")
             _ = try? nodes[i].withRaft { raft in raft.campaign() }
             drain(i)
         }
+    }
+
+    private func pickRunningNode() -> Int? {
+        let running = nodes.indices.filter { nodes[$0].isRunning }
+        return running.isEmpty ? nil : clientRNG.pick(running)
     }
 
     /// Proposes a fresh value for `key` on node `i`; returns whether the core accepted it.
@@ -383,14 +405,13 @@ public final class Simulator {
             log("cut \(ids[from])->\(ids[to]) until \(linkCutUntil[from][to])")
         }
         if faultRNG.chance(options.crashRate) {
-            let running = nodes.indices.filter { nodes[$0].isRunning && !crashAfterNextPersist[$0] }
+            let running = nodes.indices.filter { nodes[$0].isRunning && pendingCrash[$0] == nil }
             if !running.isEmpty {
                 let i = faultRNG.pick(running)
                 restartAt[i] = now + faultRNG.int(in: options.downtimeTicks)
-                if faultRNG.chance(options.crashAfterPersistShare) {
-                    // Strikes at the node's next Ready that has messages to send.
-                    crashAfterNextPersist[i] = true
-                    log("\(ids[i]) will crash after its next persist, restart at \(restartAt[i]!)")
+                if faultRNG.chance(options.crashMidReadyShare) {
+                    pendingCrash[i] = faultRNG.chance(0.5) ? .afterPersisting : .beforePersisting
+                    log("\(ids[i]) will crash \(pendingCrash[i]!) its next Ready, restart at \(restartAt[i]!)")
                 } else {
                     log("\(ids[i]) crashes, restart at \(restartAt[i]!)")
                     crash(i)
@@ -414,9 +435,9 @@ public final class Simulator {
     private func crash(_ i: Int) {
         stats.crashes += 1
         fingerprint.mix(0xDEAD &<< 8 | ids[i].rawValue)
-        nodes[i].crash()
+        if nodes[i].isRunning { nodes[i].crash() }
         contract.noteCrash(of: ids[i])
-        crashAfterNextPersist[i] = false
+        pendingCrash[i] = nil
         for read in openReads[i] { reads.readAbandoned(id: read.id) }
         openReads[i].removeAll()
         // The dead process's connections close; followers that can still reach it may notice at once.
@@ -434,9 +455,9 @@ public final class Simulator {
         for i in nodes.indices {
             guard let at = restartAt[i], now >= at else { continue }
             restartAt[i] = nil
-            if crashAfterNextPersist[i] {
-                // The crash never struck (no Ready had messages): cancel it.
-                crashAfterNextPersist[i] = false
+            if pendingCrash[i] != nil {
+                // The crash never struck (no Ready came): cancel it.
+                pendingCrash[i] = nil
                 continue
             }
             restart(i)
@@ -463,8 +484,8 @@ public final class Simulator {
         clientsEnabled = false
         healPartition()
         for from in nodes.indices { for to in nodes.indices { linkCutUntil[from][to] = 0 } }
-        for i in nodes.indices where !nodes[i].isRunning || crashAfterNextPersist[i] {
-            crashAfterNextPersist[i] = false
+        for i in nodes.indices where !nodes[i].isRunning || pendingCrash[i] != nil {
+            pendingCrash[i] = nil
             restartAt[i] = nil
             restart(i)
         }
@@ -627,10 +648,14 @@ public struct SimulationStats: Sendable, Hashable {
     public var crashes = 0
     public var partitions = 0
     public var linkCuts = 0
+    public var elections = 0
+    public var snapshotsInstalled = 0
     public var maxTerm: UInt64 = 0
     public var committedIndex: UInt64 = 0
     /// Ticks from healing until every node converged and served a read (nil if that did not happen).
     public var livenessTicks: Int?
+
+    public init() {}
 }
 
 /// The outcome of one seed. ``report`` puts the seed first and the replay command last.
@@ -654,6 +679,7 @@ public struct SimulationResult: Sendable {
             + " commit=\(stats.committedIndex) writes=\(stats.completedWrites)/\(stats.proposals)"
             + " reads=\(stats.servedReads)/\(stats.reads) msgs=\(stats.deliveredMessages)/\(stats.sentMessages)"
             + " crashes=\(stats.crashes) partitions=\(stats.partitions) cuts=\(stats.linkCuts)"
+            + " elections=\(stats.elections) snapshotsInstalled=\(stats.snapshotsInstalled)"
             + " converged=\(stats.livenessTicks.map(String.init) ?? "-")"
             + " fingerprint=\(String(fingerprint, radix: 16))"
     }
