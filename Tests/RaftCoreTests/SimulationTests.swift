@@ -92,6 +92,29 @@ import Testing
         #expect(Simulator(seed: 7).run().fingerprint != Simulator(seed: 8).run().fingerprint)
     }
 
+    /// Swift seeds `Set` and `Dictionary` hashing per process, so iteration order differs between processes:
+    /// only a replay in another process proves that no such order leaks into the simulation.
+    @Test func aSeedReplaysIdenticallyInAnotherProcess() throws {
+        let seed: UInt64 = 11
+        let expected = Simulator(seed: seed).run()
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = ["--testing-library", "swift-testing", "--filter", "SimulationTests/replay"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RAFT_SIM_SEED"] = String(seed)
+        environment["RAFT_SIM_TRACE"] = nil
+        child.environment = environment
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let summary = try #require(text.split(separator: "\n").first { $0.hasPrefix("seed=\(seed) ") })
+        #expect(String(summary) == expected.summary)
+    }
+
     @Test func optionsAreDrawnFromTheSeedWithinSensibleRanges() {
         var sizes: Set<Int> = []
         for seed: UInt64 in 0..<500 {
