@@ -26,7 +26,7 @@ import Testing
         let soak = Self.environment("RAFT_SIM_SEEDS") != nil
         var sizes: [Int: Int] = [:]
         var failures: [UInt64] = []
-        var slowestConvergence = 0
+        var slowestConvergence = (ticks: 0, bound: 0, seed: UInt64(0))
         var totals = SimulationStats()
         let clock = ContinuousClock()
         let began = clock.now
@@ -35,7 +35,9 @@ import Testing
             Self.announce("RAFT_SIM_SEED=\(seed) running")
             let result = Simulator(seed: seed).run()
             sizes[result.options.nodeCount, default: 0] += 1
-            slowestConvergence = max(slowestConvergence, result.stats.livenessTicks ?? 0)
+            if let ticks = result.stats.livenessTicks, ticks > slowestConvergence.ticks {
+                slowestConvergence = (ticks, result.options.livenessBoundTicks, seed)
+            }
             totals.crashes += result.stats.crashes
             totals.partitions += result.stats.partitions
             totals.elections += result.stats.elections
@@ -50,7 +52,9 @@ import Testing
         }
         let elapsed = clock.now - began
         let sizesText = "3-node: \(sizes[3] ?? 0), 5-node: \(sizes[5] ?? 0)"
-        let outcome = "\(failures.count) failed \(failures), slowest convergence \(slowestConvergence) ticks"
+        let outcome =
+            "\(failures.count) failed \(failures), slowest convergence \(slowestConvergence.ticks)"
+            + " of \(slowestConvergence.bound) ticks allowed (seed \(slowestConvergence.seed))"
         let coverage: String =
             "\(totals.elections) elections, \(totals.crashes) crashes, \(totals.partitions) partitions, "
             + "\(totals.snapshotsInstalled) snapshots installed, \(totals.completedWrites) writes, "
