@@ -495,17 +495,26 @@ public final class Simulator {
         var probeProposedAt: Int?
         var probes: [String] = []
         var converged = false
+        var livenessReadAskedAt = Array(repeating: 0, count: nodes.count)
         while now < deadline && violations.isEmpty {
             step()
             if converged {
                 // Then a ReadIndex read on every node must be served (the checker judges its value).
+                // A read request (or its answer) dies with a leadership change: the core drops reads pending at a
+                // deposed leader for other nodes, as etcd-raft does, and clients retry after a timeout.
                 var pending = false
                 for i in nodes.indices {
                     guard let id = livenessReads[i] else { continue }
                     pending = true
-                    if !openReads[i].contains(where: { $0.id == id }) {
-                        livenessReads[i] = read(key: "probe", on: i)  // it failed: ask again
+                    let open = openReads[i].contains { $0.id == id }
+                    if open && now - livenessReadAskedAt[i] < retryTicks { continue }
+                    if open {
+                        log("\(ids[i]) client: read r\(id) timed out")
+                        reads.readAbandoned(id: id)
+                        openReads[i].removeAll { $0.id == id }
                     }
+                    livenessReads[i] = read(key: "probe", on: i)
+                    livenessReadAskedAt[i] = now
                 }
                 if !pending {
                     stats.livenessTicks = now - start
@@ -523,7 +532,10 @@ public final class Simulator {
             if probeApplied && hasConverged(leader: leader) {
                 log("liveness: converged after \(now - start) ticks, leader \(ids[leader])")
                 converged = true
-                for i in nodes.indices { livenessReads[i] = read(key: "probe", on: i) }
+                for i in nodes.indices {
+                    livenessReads[i] = read(key: "probe", on: i)
+                    livenessReadAskedAt[i] = now
+                }
             }
         }
         guard violations.isEmpty else { return }
