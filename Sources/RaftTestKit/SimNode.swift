@@ -168,6 +168,16 @@ public struct SimNode: Sendable {
         return try body(&raft)
     }
 
+    /// Crashes in the middle of a Ready, as a shell that sends ``Ready/messagesNow`` before its write completes
+    /// can (§10.2.1): takes one Ready, stops without persisting or applying any of it, and returns the messages
+    /// that had already gone out. Returns nil, and does nothing, when the core has nothing ready.
+    public mutating func crashAfterSendingBeforePersisting() -> [Message]? {
+        guard isRunning, raft.hasReady else { return nil }
+        let ready = raft.ready()
+        crash()
+        return ready.messagesNow
+    }
+
     /// Loses everything not in storage.
     public mutating func crash() {
         isRunning = false
