@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // The consensus algorithm: standard library only, no I/O, clock, threads or global randomness.
@@ -26,7 +27,11 @@ let package = Package(
         // Byte formats shared by peers and clients: bounds-checked reader/writer, the peer frame codec.
         .target(name: "RaftWire", dependencies: ["RaftCore"]),
         // The replicated key-value state machine with exactly-once client sessions.
-        .target(name: "RaftKV", dependencies: ["RaftCore", "RaftWire"]),
+        .target(
+            name: "RaftKV",
+            dependencies: [
+                "RaftCore", "RaftWire", .product(name: "HashTreeCollections", package: "swift-collections"),
+            ]),
         // The node shell: the core's event loop, peer transport, HTTP client API, admin socket, raftd's command.
         .target(
             name: "RaftServer",

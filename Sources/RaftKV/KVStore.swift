@@ -1,3 +1,4 @@
+import HashTreeCollections
 import RaftCore
 import RaftWire
 
@@ -8,8 +9,11 @@ import RaftWire
 /// the original outcome is returned. The table of seen keys is replicated state (it is in snapshots) with two
 /// bounds: records older than ``idempotencyTTLMilliseconds`` (by the proposers' timestamps, so every node
 /// expires the same records at the same entry) and at most ``maxIdempotencyRecords`` records (oldest first).
+///
+/// The maps are persistent hash tries: a copy (the node snapshots a copy off its main loop) costs nothing, and the
+/// first write after it copies one path instead of the whole map.
 public struct KVStore: Sendable {
-    public private(set) var values: [[UInt8]: [UInt8]] = [:]
+    public private(set) var values: TreeDictionary<[UInt8], [UInt8]> = [:]
     public private(set) var appliedIndex: LogIndex = .zero
     public private(set) var appliedTerm: Term = .zero
     public let idempotencyTTLMilliseconds: UInt64
@@ -23,7 +27,7 @@ public struct KVStore: Sendable {
         var timestampMilliseconds: UInt64
     }
 
-    private var records: [String: Record] = [:]
+    private var records: TreeDictionary<String, Record> = [:]
     /// Keys in the order they were recorded; `recordOrder[recordHead...]` are live or already evicted.
     private var recordOrder: [String] = []
     private var recordHead = 0
@@ -43,7 +47,7 @@ public struct KVStore: Sendable {
             && clockMilliseconds == other.clockMilliseconds && liveRecords() == other.liveRecords()
     }
 
-    private func liveRecords() -> [String: Record] {
+    private func liveRecords() -> TreeDictionary<String, Record> {
         records
     }
     public var count: Int { values.count }

@@ -59,7 +59,11 @@ public struct RaftdCommand: ParsableCommand {
     )
     var fsync: String = "always"
 
-    @Option(name: .long, help: "Take a snapshot after this many applied entries.")
+    @Option(
+        name: .long,
+        help:
+            "Take a snapshot after this many applied entries (and once the log since the last one is a quarter of its size)."
+    )
     var snapshotThreshold: Int = 10_000
 
     @Option(name: .long, help: "Snapshots to keep on disk.")

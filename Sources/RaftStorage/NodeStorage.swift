@@ -359,12 +359,18 @@ public final class NodeStorage {
         try Self.writeSnapshotFile(snapshot, options: options, fileSystem: fileSystem)
     }
 
+    /// Bytes written between two data syncs of a snapshot file.
+    static let snapshotWriteSliceBytes = 1 << 20
+
     /// Writes a snapshot file atomically (temporary file, sync, rename, directory sync) without touching any
     /// `NodeStorage` state, so a node can encode and write a large snapshot off its main loop. A later
     /// ``saveSnapshot(_:)`` of the same snapshot finds the file in place and only compacts the log.
-    public static func writeSnapshotFile(_ snapshot: Snapshot, options: StorageOptions, fileSystem: any FileSystem)
-        throws
-    {
+    /// `pauseBetweenSlicesMicroseconds` spaces the 1 MiB slices out, for a background writer that should leave the
+    /// disk to the log's own syncs.
+    public static func writeSnapshotFile(
+        _ snapshot: Snapshot, options: StorageOptions, fileSystem: any FileSystem,
+        pauseBetweenSlicesMicroseconds: UInt32 = 0
+    ) throws {
         let syncs = options.syncPolicy == .always
         let name = SnapshotFormat.fileName(index: snapshot.metadata.index, term: snapshot.metadata.term)
         let path = joinPath(options.directory, name)
@@ -373,7 +379,17 @@ public final class NodeStorage {
         let temporaryPath = path + ".tmp"
         let file = try fileSystem.open(temporaryPath, options: .createOrTruncate)
         do {
-            try fileSystem.write(file, at: 0, bytes: SnapshotFormat.encode(snapshot, clusterID: options.clusterID))
+            let bytes = SnapshotFormat.encode(snapshot, clusterID: options.clusterID)
+            // Written and synced a piece at a time: on ext4 a WAL fdatasync waits for the journal, and the journal
+            // for every dirty block it orders, so one large unsynced write would stall the log's small syncs.
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + snapshotWriteSliceBytes)
+                try fileSystem.write(file, at: UInt64(offset), bytes: Array(bytes[offset..<end]))
+                if syncs { try fileSystem.syncData(file) }
+                offset = end
+                if pauseBetweenSlicesMicroseconds > 0 && offset < bytes.count { usleep(pauseBetweenSlicesMicroseconds) }
+            }
             if syncs { try fileSystem.sync(file) }
         } catch {
             fileSystem.close(file)
