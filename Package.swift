@@ -55,7 +55,7 @@ let package = Package(
             ]),
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
-        .target(name: "RaftTestKit", dependencies: ["RaftCore"]),
+        .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage"]),
         // Throughput and allocation benchmark of the core alone (not a test).
         .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"]),
         // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.

@@ -105,8 +105,9 @@ public struct NodeConfiguration: Sendable {
     /// The core's configuration: milliseconds turned into ticks.
     public var raftConfig: RaftConfig {
         var config = RaftConfig(id: nodeID, voters: peers.keys.sorted(), randomSeed: randomSeed)
+        // The timeout is drawn from [LOW, HIGH), as in the Raft paper and etcd: HIGH itself is never drawn.
         let low = max(2, electionTimeoutMilliseconds.lowerBound / tickMilliseconds)
-        let high = max(low, electionTimeoutMilliseconds.upperBound / tickMilliseconds)
+        let high = max(low, (electionTimeoutMilliseconds.upperBound - 1) / tickMilliseconds)
         config.electionTimeoutTicks = low...high
         config.heartbeatIntervalTicks = max(1, min(low - 1, heartbeatMilliseconds / tickMilliseconds))
         // The largest proposal must fit one message, and one message one peer frame.

@@ -141,12 +141,32 @@ final class NodeShell: @unchecked Sendable {
         }
     }
 
+    /// Ticks follow the monotonic clock, not the timer: a repeating task waits its delay after each run ends, so
+    /// ticks counted from it drift late, and so would election timeouts. At most two ticks catch up per wake-up:
+    /// after a long stall the node should first read the heartbeats waiting for it, not time out on the spot.
     private func onTick() {
         guard !stopped else { return }
-        ticks += 1
-        if storageFailure == nil { raft.tick() }
-        if ticks % 10 == 0 { expireRequests() }
+        let tickNanoseconds = UInt64(config.tickMilliseconds) * 1_000_000
+        let now = Self.monotonicNanoseconds()
+        if tickOrigin == 0 { tickOrigin = now - tickNanoseconds }
+        let due = (now - tickOrigin) / tickNanoseconds
+        var fired = 0
+        repeat {
+            ticks += 1
+            fired += 1
+            if storageFailure == nil { raft.tick() }
+            if ticks % 10 == 0 { expireRequests() }
+        } while ticks < due && fired < 3
+        if ticks < due { tickOrigin += (due - ticks) * tickNanoseconds }
         flush()
+    }
+
+    private var tickOrigin: UInt64 = 0
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Hands leadership away if this node leads, then stops ticking and fails what is still pending.

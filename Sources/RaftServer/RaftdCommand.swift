@@ -41,7 +41,7 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Path of the admin socket (at most 107 bytes). Default: DATA-DIR/admin.sock.")
     var adminSocket: String?
 
-    @Option(name: .long, help: "Randomized election timeout range, e.g. 150ms-300ms.")
+    @Option(name: .long, help: "Randomized election timeout range, e.g. 150ms-300ms (drawn from [LOW, HIGH)).")
     var electionTimeout: String = "150ms-300ms"
 
     @Option(name: .long, help: "Leader heartbeat interval, e.g. 50ms.")

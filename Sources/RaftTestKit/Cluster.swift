@@ -32,8 +32,10 @@ public final class Cluster {
     public private(set) var droppedCount = 0
 
     /// Creates `size` nodes `n1…nN`. `configure` adjusts each node's config (seeded from `seed` and its id).
+    /// With `durableStorage`, every node also persists through the real `RaftStorage` (see ``DurableBackend``)
+    /// and recovers from it when restarted.
     public init(
-        size: Int, seed: UInt64 = 1, snapshotEveryEntries: Int? = nil,
+        size: Int, seed: UInt64 = 1, snapshotEveryEntries: Int? = nil, durableStorage: Bool = false,
         configure: (inout RaftConfig) -> Void = { _ in }
     ) {
         precondition(size >= 1, "a cluster needs at least one node")
@@ -41,7 +43,9 @@ public final class Cluster {
         for id in ids {
             var config = RaftConfig(id: id, voters: ids, randomSeed: seed &* 1_000_003 &+ id.rawValue)
             configure(&config)
-            nodes[id] = SimNode(config: config, snapshotEveryEntries: snapshotEveryEntries)
+            var node = SimNode(config: config, snapshotEveryEntries: snapshotEveryEntries)
+            if durableStorage { node.durable = DurableBackend(nodeID: id) }
+            nodes[id] = node
         }
     }
 

@@ -99,6 +99,8 @@ public struct SimNode: Sendable {
     public var events: [RaftEvent] = []
     /// Take a snapshot and compact after this many applied entries (nil: never).
     public var snapshotEveryEntries: Int?
+    /// When set, everything persisted also goes through the real storage, and restarts recover from it.
+    public var durable: DurableBackend?
     private var restarts: UInt64 = 0
 
     public init(config: RaftConfig, snapshotEveryEntries: Int? = nil) {
@@ -118,6 +120,7 @@ public struct SimNode: Sendable {
         while raft.hasReady {
             let ready = raft.ready()
             storage.persist(ready.persist)
+            durable?.persist(ready.persist)
             let receipt = ready.persist.markDurable()
             out.append(contentsOf: ready.allMessages(after: receipt))
             if let snapshot = ready.persist.snapshot {
@@ -149,6 +152,7 @@ public struct SimNode: Sendable {
             metadata: SnapshotMetadata(index: index, term: stateMachine.appliedTerm, voters: config.voters),
             data: stateMachine.snapshotData())
         storage.saveSnapshot(snapshot)
+        durable?.saveSnapshot(snapshot)
         raft.compact(snapshot)
     }
 
@@ -190,9 +194,22 @@ public struct SimNode: Sendable {
         restarts += 1
         var config = self.config
         config.randomSeed = config.randomSeed &+ restarts &* 0x9E37_79B9
-        raft = RaftNode(config: config, restoring: storage.persistentState)
+        var state = storage.persistentState
+        if let durable {
+            let recovered = durable.crashAndRecover()
+            precondition(
+                recovered.hardState == state.hardState && recovered.snapshot == state.snapshot
+                    && recovered.entries == state.entries,
+                "\(id): storage recovered \(recovered.hardState), snapshot \(recovered.snapshot?.metadata.description ?? "-"),"
+                    + " entries \(recovered.entries.first?.index.description ?? "-")…\(recovered.entries.last?.index.description ?? "-")"
+                    + " but \(state.hardState), snapshot \(state.snapshot?.metadata.description ?? "-"),"
+                    + " entries \(state.entries.first?.index.description ?? "-")…\(state.entries.last?.index.description ?? "-")"
+                    + " were made durable")
+            state = recovered
+        }
+        raft = RaftNode(config: config, restoring: state)
         stateMachine = KVStateMachine()
-        if let snapshot = storage.snapshot { stateMachine.restore(snapshot) }
+        if let snapshot = state.snapshot { stateMachine.restore(snapshot) }
         isRunning = true
     }
 }

@@ -358,7 +358,7 @@ import Testing
     @Test func figure8AnOldTermEntryOnAMajorityIsNotCommittedAndMayBeOverwritten() throws {
         // One entry per AppendEntries, so that a leader's entries can be delivered one at a time.
         let cluster = Cluster(size: 5, seed: 7) { $0.maxMessageBytes = 1 }
-        let (n1, n2, n3, n4, n5): (NodeID, NodeID, NodeID, NodeID, NodeID) = (1, 2, 3, 4, 5)
+        let (n1, n2, _, _, n5): (NodeID, NodeID, NodeID, NodeID, NodeID) = (1, 2, 3, 4, 5)
         func settle(dropping drop: (Message) -> Bool = { _ in false }) {
             for _ in 0..<1_000 {
                 cluster.drainAll()

@@ -58,6 +58,10 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
     public var tickJitterRate: Double
     /// Automatic snapshot and compaction every this many applied entries (nil: only manual snapshots).
     public var snapshotEveryEntries: Int?
+    /// Nodes also persist through the real `RaftStorage` on a crash-simulating in-memory file system and recover
+    /// from it on restart (one seed in four; chosen from the seed without consuming the random stream, so the
+    /// other options of every seed stay as they were).
+    public var durableStorage: Bool
     /// Per-tick probability of a manual snapshot on a random node.
     public var manualSnapshotRate: Double
     /// Per-tick probabilities of an operator's leadership transfer and forced campaign.
@@ -114,6 +118,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
         readRate = rng.double(below: 0.4) + 0.01
         keyCount = rng.int(in: 1...3)
         transportReportRate = rng.chance(0.3) ? 0 : rng.double(below: 1)
+        durableStorage = seed % 4 == 0
     }
 
     public var description: String {
@@ -131,7 +136,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
             + " jitter=\(pct(tickJitterRate)) snapshotEvery=\(snapshotEveryEntries.map(String.init) ?? "-")"
             + " manualSnapshot=\(pct(manualSnapshotRate)) transfer=\(pct(transferRate)) campaign=\(pct(campaignRate))"
             + " propose=\(pct(proposalRate)) read=\(pct(readRate)) keys=\(keyCount)"
-            + " transportReports=\(pct(transportReportRate))"
+            + " transportReports=\(pct(transportReportRate)) durableStorage=\(durableStorage)"
     }
 }
 

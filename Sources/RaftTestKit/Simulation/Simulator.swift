@@ -117,7 +117,9 @@ public final class Simulator {
             config.maxMessageBytes = options.maxMessageBytes
             config.maxApplyBytes = options.maxApplyBytes
             config.maxUncommittedEntries = options.maxUncommittedEntries
-            return SimNode(config: config, snapshotEveryEntries: options.snapshotEveryEntries)
+            var node = SimNode(config: config, snapshotEveryEntries: options.snapshotEveryEntries)
+            if options.durableStorage { node.durable = DurableBackend(nodeID: id) }
+            return node
         }
         partitionGroup = Array(repeating: 0, count: count)
         linkCutUntil = Array(repeating: Array(repeating: 0, count: count), count: count)
