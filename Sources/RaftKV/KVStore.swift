@@ -44,11 +44,7 @@ public struct KVStore: Sendable {
     /// Equal contents: values, applied position and idempotency records (not their encoding order).
     public func hasSameState(as other: KVStore) -> Bool {
         values == other.values && appliedIndex == other.appliedIndex && appliedTerm == other.appliedTerm
-            && clockMilliseconds == other.clockMilliseconds && liveRecords() == other.liveRecords()
-    }
-
-    private func liveRecords() -> TreeDictionary<String, Record> {
-        records
+            && clockMilliseconds == other.clockMilliseconds && records == other.records
     }
     public var count: Int { values.count }
     public var idempotencyRecordCount: Int { records.count }
