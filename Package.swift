@@ -74,10 +74,12 @@ let package = Package(
         .target(name: "RaftREPL", dependencies: ["CReadline"]),
         // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
-        .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL"]),
+        .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL", "ChildProcessTestSupport"]),
+        // Spawning and driving child processes (also under a pseudo-terminal) for the end-to-end tests.
+        .target(name: "ChildProcessTestSupport", path: "Tests/ChildProcessTestSupport"),
         .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
-        .testTarget(name: "RaftCtlTests"),
+        .testTarget(name: "RaftCtlTests", dependencies: ["ChildProcessTestSupport"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
         .testTarget(name: "DocsTests"),
     ],

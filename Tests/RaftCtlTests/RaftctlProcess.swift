@@ -1,3 +1,4 @@
+import ChildProcessTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -60,67 +61,19 @@ enum RaftctlProcess {
         return variables.map { "\($0.key)=\($0.value)" }.sorted()
     }
 
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its Swift module does not export.
-    static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(
-            symbol,
-            to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
-
-    /// posix_spawn of raftctl with file actions from the caller. Descriptors above 2 are closed in the child, so
-    /// the daemons raftctl leaves behind never hold the test runner's pipes or another test's terminal open.
+    /// Starts raftctl with the caller's file actions. Descriptors above 2 are closed in the child, so the daemons
+    /// raftctl leaves behind never hold the test runner's pipes or another test's terminal open.
     static func spawn(
         _ arguments: [String], environment: [String], newSession: Bool,
         fileActions: (inout posix_spawn_file_actions_t) -> Void
     ) throws -> pid_t {
-        let executable = try executable()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        fileActions(&actions)
-        if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGWINCH] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        // POSIX_SPAWN_SETSID is 0x80 on glibc; Swift cannot import the macro.
-        let setSession: Int32 = newSession ? 0x80 : 0
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | setSession))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard status == 0 else {
-            throw HarnessFailure(description: "posix_spawn raftctl: \(String(cString: strerror(status)))")
-        }
-        return pid
+        try ChildProcess.spawn(
+            executable: try executable(), arguments: arguments, environment: environment, newSession: newSession,
+            closeInheritedDescriptors: true, fileActions: fileActions)
     }
 
-    /// The exit status (minus the terminating signal), or nil if `pid` did not exit within `timeout`; it is then
-    /// killed and reaped.
-    static func waitForExit(_ pid: pid_t, timeout: Duration, whileWaiting: () -> Void = {}) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { return status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f) }
-            if reaped < 0 && errno != EINTR { return nil }
-            whileWaiting()
-            usleep(5_000)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        return nil
+    static func waitForExit(_ pid: pid_t, timeout: Duration) -> Int32? {
+        ChildProcess.waitForExit(pid, timeout: timeout)
     }
 
     /// Runs raftctl to completion with stdout and stderr captured through files (no pipe can fill up and block it).
