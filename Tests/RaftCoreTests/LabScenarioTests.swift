@@ -498,24 +498,7 @@ import Testing
         // As in the lab: each round, independently, a disconnection (20%), a restart and reconnection (50%)
         // and a crash (20%), spaced so that the cluster often, but not always, settles in between.
         for _ in 0..<60 {
-            for _ in 0..<10 {
-                let id = lab.randomID()
-                if lab.isRunning(id) {
-                    _ = try? lab.cluster.propose(KVStateMachine.putCommand("c\(proposed)", "\(proposed)"), on: id)
-                    proposed += 1
-                }
-                lab.advance(ticks: 1)
-            }
-            if lab.random(1000) < 200 { lab.disconnect(lab.randomID()) }
-            if lab.random(1000) < 500 {
-                let id = lab.randomID()
-                if !lab.isRunning(id) { lab.restart(id) }
-                lab.connect(id)
-            }
-            if lab.random(1000) < 200 {
-                let id = lab.randomID()
-                if lab.isRunning(id) { lab.crash(id) }
-            }
+            churnRound(lab, keyPrefix: "c", proposed: &proposed)
         }
         // Everything any node applied so far was committed and must survive the faults.
         var committed: Set<String> = []
@@ -554,24 +537,7 @@ extension LabScenarioTests {
         var proposed = 0
         var committed: [String: String] = [:]
         for _ in 0..<60 {
-            for _ in 0..<10 {
-                let id = lab.randomID()
-                if lab.isRunning(id) {
-                    _ = try? lab.cluster.propose(KVStateMachine.putCommand("s\(proposed)", "\(proposed)"), on: id)
-                    proposed += 1
-                }
-                lab.advance(ticks: 1)
-            }
-            if lab.random(1000) < 200 { lab.disconnect(lab.randomID()) }
-            if lab.random(1000) < 500 {
-                let id = lab.randomID()
-                if !lab.isRunning(id) { lab.restart(id) }
-                lab.connect(id)
-            }
-            if lab.random(1000) < 200 {
-                let id = lab.randomID()
-                if lab.isRunning(id) { lab.crash(id) }
-            }
+            churnRound(lab, keyPrefix: "s", proposed: &proposed)
             for id in lab.ids { committed.merge(lab.cluster[id].stateMachine.values) { a, _ in a } }
         }
         #expect(committed.count > 20, "too little committed under churn: \(committed.count)")
@@ -611,5 +577,28 @@ private func expectAppliedLogsAgree(_ lab: Lab, sourceLocation: SourceLocation =
                 }
             }
         }
+    }
+}
+
+/// One round of the lab's churn: ten ticks of proposals on random running nodes, then independently a
+/// disconnection (20%), a restart and reconnection (50%) and a crash (20%).
+private func churnRound(_ lab: Lab, keyPrefix: String, proposed: inout Int) {
+    for _ in 0..<10 {
+        let id = lab.randomID()
+        if lab.isRunning(id) {
+            _ = try? lab.cluster.propose(KVStateMachine.putCommand("\(keyPrefix)\(proposed)", "\(proposed)"), on: id)
+            proposed += 1
+        }
+        lab.advance(ticks: 1)
+    }
+    if lab.random(1000) < 200 { lab.disconnect(lab.randomID()) }
+    if lab.random(1000) < 500 {
+        let id = lab.randomID()
+        if !lab.isRunning(id) { lab.restart(id) }
+        lab.connect(id)
+    }
+    if lab.random(1000) < 200 {
+        let id = lab.randomID()
+        if lab.isRunning(id) { lab.crash(id) }
     }
 }
