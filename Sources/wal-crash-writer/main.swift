@@ -2,7 +2,10 @@
 // on stdout once the append of that entry returned (is durable). The SIGKILL durability test runs it, kills it
 // at a random moment, and checks that every printed entry survived, intact.
 //
-// Usage: wal-crash-writer <directory> [writers=4] [payload-bytes=100]
+// Usage: wal-crash-writer <directory> [writers=4] [payload-bytes=100] [max-entries]
+//
+// With max-entries, the writers stop appending once that many entries were reported durable, print `done`, and
+// wait to be killed: the test's work is bounded by a count, however late a loaded machine lets it send the kill.
 import Glibc
 import RaftCore
 import RaftStorage
@@ -28,6 +31,20 @@ guard arguments.count >= 2 else {
 let directory = arguments[1]
 let writerCount = arguments.count > 2 ? Int(arguments[2]) ?? 4 : 4
 let payloadBytes = arguments.count > 3 ? Int(arguments[3]) ?? 100 : 100
+let maxEntries = arguments.count > 4 ? Int(arguments[4]) : nil
+
+/// Hands out the right to append one more entry until `maxEntries` have been handed out.
+actor Budget {
+    private var remaining: Int?
+    init(_ limit: Int?) { remaining = limit }
+    func take() -> Bool {
+        guard let left = remaining else { return true }
+        if left == 0 { return false }
+        remaining = left - 1
+        return true
+    }
+}
+let budget = Budget(maxEntries)
 
 let storage: NodeStorage
 do {
@@ -45,7 +62,7 @@ await withTaskGroup(of: Void.self) { group in
     for writer in 0..<writerCount {
         group.addTask {
             var sequence = 0
-            while true {
+            while await budget.take() {
                 let data = crashWriterPayload(writer: writer, sequence: sequence, payloadBytes: payloadBytes)
                 do {
                     let index = try await log.append(term: 1, data: data)
@@ -59,3 +76,5 @@ await withTaskGroup(of: Void.self) { group in
         }
     }
 }
+printLine("done")
+while true { pause() }

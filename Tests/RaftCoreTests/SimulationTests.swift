@@ -20,50 +20,67 @@ import Testing
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    @Test func randomClustersUnderFaultsStaySafeAndConvergeOnceHealed() {
+    /// The seeds run on a thread of their own (``runOnDedicatedThread(_:_:)``), off the cooperative pool, so the
+    /// real-process tests running beside them are not starved.
+    @Test func randomClustersUnderFaultsStaySafeAndConvergeOnceHealed() async {
         let count = Self.environment("RAFT_SIM_SEEDS").flatMap { Int($0) } ?? Self.ciSeedCount
         let start = Self.environment("RAFT_SIM_SEED_START").flatMap { UInt64($0) } ?? 1
         let soak = Self.environment("RAFT_SIM_SEEDS") != nil
-        var sizes: [Int: Int] = [:]
-        var failures: [UInt64] = []
-        var slowestConvergence = (ticks: 0, bound: 0, seed: UInt64(0))
-        var totals = SimulationStats()
-        let clock = ContinuousClock()
-        let began = clock.now
-        for seed in start..<(start + UInt64(count)) {
-            // Written first and unbuffered, so that even a trap inside the core names the seed that caused it.
-            Self.announce("RAFT_SIM_SEED=\(seed) running")
-            let result = Simulator(seed: seed).run()
-            sizes[result.options.nodeCount, default: 0] += 1
-            if let ticks = result.stats.livenessTicks, ticks > slowestConvergence.ticks {
-                slowestConvergence = (ticks, result.options.livenessBoundTicks, seed)
-            }
-            totals.crashes += result.stats.crashes
-            totals.partitions += result.stats.partitions
-            totals.elections += result.stats.elections
-            totals.snapshotsInstalled += result.stats.snapshotsInstalled
-            totals.completedWrites += result.stats.completedWrites
-            totals.servedReads += result.stats.servedReads
-            if !result.passed {
-                failures.append(seed)
-                print(result.report)
-                Issue.record("simulation seed \(seed) failed:\n\(result.report)")
-            }
+        let sweep = await runOnDedicatedThread("simulation") { Self.sweep(seeds: start..<(start + UInt64(count))) }
+        for (seed, report) in sweep.failures {
+            print(report)
+            Issue.record("simulation seed \(seed) failed:\n\(report)")
         }
-        let elapsed = clock.now - began
-        let sizesText = "3-node: \(sizes[3] ?? 0), 5-node: \(sizes[5] ?? 0)"
+        let sizesText = "3-node: \(sweep.sizes[3] ?? 0), 5-node: \(sweep.sizes[5] ?? 0)"
+        let slowest = sweep.slowestConvergence
         let outcome =
-            "\(failures.count) failed \(failures), slowest convergence \(slowestConvergence.ticks)"
-            + " of \(slowestConvergence.bound) ticks allowed (seed \(slowestConvergence.seed))"
+            "\(sweep.failures.count) failed \(sweep.failures.map(\.seed)), slowest convergence \(slowest.ticks)"
+            + " of \(slowest.bound) ticks allowed (seed \(slowest.seed))"
+        let totals = sweep.totals
         let coverage: String =
             "\(totals.elections) elections, \(totals.crashes) crashes, \(totals.partitions) partitions, "
             + "\(totals.snapshotsInstalled) snapshots installed, \(totals.completedWrites) writes, "
             + "\(totals.servedReads) reads"
-        print("simulation: \(count) seeds from \(start) (\(sizesText)), \(outcome), \(elapsed); totals: \(coverage)")
-        #expect(failures.isEmpty)
+        print(
+            "simulation: \(count) seeds from \(start) (\(sizesText)), \(outcome), \(sweep.elapsed); totals: \(coverage)"
+        )
+        #expect(sweep.failures.isEmpty)
         if !soak {
-            #expect((sizes[3] ?? 0) > 0 && (sizes[5] ?? 0) > 0, "the CI seeds cover both cluster sizes")
+            #expect((sweep.sizes[3] ?? 0) > 0 && (sweep.sizes[5] ?? 0) > 0, "the CI seeds cover both cluster sizes")
         }
+    }
+
+    /// What a run of many seeds found.
+    struct Sweep: Sendable {
+        var sizes: [Int: Int] = [:]
+        var failures: [(seed: UInt64, report: String)] = []
+        var slowestConvergence = (ticks: 0, bound: 0, seed: UInt64(0))
+        var totals = SimulationStats()
+        var elapsed = Duration.zero
+    }
+
+    static func sweep(seeds: Range<UInt64>) -> Sweep {
+        var sweep = Sweep()
+        let clock = ContinuousClock()
+        let began = clock.now
+        for seed in seeds {
+            // Written first and unbuffered, so that even a trap inside the core names the seed that caused it.
+            Self.announce("RAFT_SIM_SEED=\(seed) running")
+            let result = Simulator(seed: seed).run()
+            sweep.sizes[result.options.nodeCount, default: 0] += 1
+            if let ticks = result.stats.livenessTicks, ticks > sweep.slowestConvergence.ticks {
+                sweep.slowestConvergence = (ticks, result.options.livenessBoundTicks, seed)
+            }
+            sweep.totals.crashes += result.stats.crashes
+            sweep.totals.partitions += result.stats.partitions
+            sweep.totals.elections += result.stats.elections
+            sweep.totals.snapshotsInstalled += result.stats.snapshotsInstalled
+            sweep.totals.completedWrites += result.stats.completedWrites
+            sweep.totals.servedReads += result.stats.servedReads
+            if !result.passed { sweep.failures.append((seed, result.report)) }
+        }
+        sweep.elapsed = clock.now - began
+        return sweep
     }
 
     /// `RAFT_SIM_SEED=X swift test --filter SimulationTests/replay` replays one seed (seed 1 when unset).
@@ -77,30 +94,42 @@ import Testing
         #expect(result.passed, "\(result.report)")
     }
 
-    @Test func theSameSeedReplaysTheIdenticalTraceAndFingerprint() {
-        for seed: UInt64 in [7, 8] {
-            var first: [String] = []
-            var second: [String] = []
-            let a = Simulator(seed: seed, trace: { first.append($0) }).run()
-            let b = Simulator(seed: seed, trace: { second.append($0) }).run()
-            #expect(a.fingerprint == b.fingerprint)
-            #expect(a.stats == b.stats)
-            #expect(first.count == second.count)
-            #expect(
-                first == second,
-                "first difference at line \(Array(zip(first, second)).firstIndex { $0.0 != $0.1 } ?? -1)")
-            // Tracing must not change behaviour.
-            let untraced = Simulator(seed: seed).run()
-            #expect(untraced.fingerprint == a.fingerprint)
+    @Test func theSameSeedReplaysTheIdenticalTraceAndFingerprint() async {
+        struct Runs: Sendable {
+            var seed: UInt64
+            var a: SimulationResult
+            var b: SimulationResult
+            var untraced: SimulationResult
+            var first: [String]
+            var second: [String]
         }
-        #expect(Simulator(seed: 7).run().fingerprint != Simulator(seed: 8).run().fingerprint)
+        let runs = await runOnDedicatedThread("simulation-replay") {
+            [7, 8].map { (seed: UInt64) -> Runs in
+                var first: [String] = []
+                var second: [String] = []
+                let a = Simulator(seed: seed, trace: { first.append($0) }).run()
+                let b = Simulator(seed: seed, trace: { second.append($0) }).run()
+                return Runs(seed: seed, a: a, b: b, untraced: Simulator(seed: seed).run(), first: first, second: second)
+            }
+        }
+        for run in runs {
+            #expect(run.a.fingerprint == run.b.fingerprint, "seed \(run.seed)")
+            #expect(run.a.stats == run.b.stats)
+            #expect(run.first.count == run.second.count)
+            #expect(
+                run.first == run.second,
+                "first difference at line \(Array(zip(run.first, run.second)).firstIndex { $0.0 != $0.1 } ?? -1)")
+            // Tracing must not change behaviour.
+            #expect(run.untraced.fingerprint == run.a.fingerprint)
+        }
+        #expect(runs[0].a.fingerprint != runs[1].a.fingerprint)
     }
 
     /// Swift seeds `Set` and `Dictionary` hashing per process, so iteration order differs between processes:
     /// only a replay in another process proves that no such order leaks into the simulation.
-    @Test func aSeedReplaysIdenticallyInAnotherProcess() throws {
+    @Test func aSeedReplaysIdenticallyInAnotherProcess() async throws {
         let seed: UInt64 = 11
-        let expected = Simulator(seed: seed).run()
+        let expected = await runOnDedicatedThread("simulation-replay") { Simulator(seed: seed).run() }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = ["--testing-library", "swift-testing", "--filter", "SimulationTests/replay"]
