@@ -5,7 +5,8 @@ import RaftCore
 ///
 /// Not thread-safe: exactly one owner (the node's shell loop, or ``GroupCommitLog``'s flusher) calls it. Every
 /// write call is one batch made durable by one `fdatasync` (with ``SyncPolicy/always``) before it returns; if it
-/// returns without throwing, everything in it survives a crash.
+/// returns without throwing, everything in it survives a crash. The one exception: a batch that only moves the
+/// commit index is written but not synced (see ``save(hardState:snapshot:entries:)``).
 ///
 /// Invariants:
 /// - The in-memory log holds exactly the entries `firstIndex...lastIndex`, contiguous, and they are what
@@ -46,6 +47,8 @@ public final class NodeStorage {
     /// Size of the active segment before any batch was written to it (header and carried-over hard state).
     private var activeInitialSizeBytes: UInt64
     private var lockFile: OpenFile?
+    /// The active segment has a record written without a sync (a commit-index-only hard state).
+    private var hasUnsyncedWrites = false
 
     static let lockFileName = "LOCK"
 
@@ -126,9 +129,14 @@ public final class NodeStorage {
         return .io(FileSystemError(operation: "\(error)", path: "", errno: EIO))
     }
 
-    /// Releases the directory lock and closes files. Further writes throw ``StorageError/closed``.
+    /// Releases the directory lock and closes files, first syncing a commit index written without a sync (best
+    /// effort: it is safe to lose). Further writes throw ``StorageError/closed``.
     public func close() {
-        if let activeFile { fileSystem.close(activeFile) }
+        if let activeFile {
+            if hasUnsyncedWrites && syncs && failure == nil { try? fileSystem.syncData(activeFile) }
+            fileSystem.close(activeFile)
+        }
+        hasUnsyncedWrites = false
         activeFile = nil
         if let lockFile { fileSystem.close(lockFile) }
         lockFile = nil
@@ -205,8 +213,18 @@ public final class NodeStorage {
 
     // MARK: Writes
 
-    /// Persists one `Ready` batch with one sync: hard state, then a snapshot received from the leader (the log
-    /// restarts after it), then entries (those at or after the first new index are replaced).
+    /// Persists one `Ready` batch as one write: a snapshot received from the leader (the log restarts after it),
+    /// then entries (those at or after the first new index are replaced), then the hard state, last.
+    ///
+    /// The order is the core's contract (``PersistWork``) and is what makes a torn batch safe: a crash that keeps
+    /// only a prefix of the write keeps a prefix of the entries, and never a hard state whose commit index covers
+    /// entries that did not reach the disk. (Hard state first would let a follower recover commit 7 over the old
+    /// entries 5–7 it was replacing, apply them, and diverge.)
+    ///
+    /// The batch is synced only when it must be, as etcd-raft's `MustSync` and raft-rs's `must_sync` decide: when
+    /// it has entries or a snapshot, or changes the term or the vote. A hard state that only moves the commit
+    /// index is written without a sync: losing it loses nothing (the commit index is learned again from the
+    /// leader), and the next synced batch makes it durable anyway.
     ///
     /// Preconditions (contract with the core): `entries` are contiguous; the first is at most `lastIndex + 1`
     /// (after `snapshot`, exactly `snapshot.metadata.index + 1` at most) and above the snapshot index.
@@ -243,16 +261,19 @@ public final class NodeStorage {
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(newEntries.reduce(64) { $0 + $1.data.count + 29 })
-        if let newHardState { WALFormat.appendHardState(newHardState, to: &buffer) }
         if let snapshot {
             WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
         }
         for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
+        if let newHardState { WALFormat.appendHardState(newHardState, to: &buffer) }
         if buffer.isEmpty { return }
+        let mustSync =
+            snapshot != nil || !newEntries.isEmpty
+            || newHardState.map { $0.term != hardState.term || $0.vote != hardState.vote } == true
         do {
             // The snapshot file must be durable before the WAL says the log restarts after it.
             if let snapshot { try writeSnapshotFile(snapshot) }
-            try writeBatch(buffer)
+            try writeBatch(buffer, sync: mustSync)
         } catch {
             throw enterFailedState(error)
         }
@@ -316,7 +337,7 @@ public final class NodeStorage {
 
     private var syncs: Bool { options.syncPolicy == .always }
 
-    private func writeBatch(_ buffer: [UInt8]) throws {
+    private func writeBatch(_ buffer: [UInt8], sync: Bool) throws {
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
@@ -325,9 +346,12 @@ public final class NodeStorage {
         guard let activeFile else { throw StorageError.closed }
         try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
         activeSizeBytes += UInt64(buffer.count)
-        if syncs {
+        if syncs && sync {
             try fileSystem.syncData(activeFile)
             walSyncCount += 1
+            hasUnsyncedWrites = false
+        } else {
+            hasUnsyncedWrites = true
         }
     }
 
@@ -348,6 +372,8 @@ public final class NodeStorage {
             throw error
         }
         if let activeFile { fileSystem.close(activeFile) }
+        // The new segment carries the current hard state, synced: nothing unsynced is left behind.
+        hasUnsyncedWrites = !syncs
         activeFile = file
         activeSizeBytes = UInt64(bytes.count)
         activeInitialSizeBytes = activeSizeBytes

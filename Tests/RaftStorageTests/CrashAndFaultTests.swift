@@ -43,9 +43,11 @@ struct CrashAndFaultTests {
         }
     }
 
+    /// The hard state is the last record of a batch: a cut anywhere keeps whole entries of a prefix and the old
+    /// hard state, never the new hard state without all the entries before it.
     @Test func tornMultiRecordBatchLeavesOnlyWholeRecordsOfIt() throws {
         let recordBytes = entryRecordBytes()
-        let batchBytes = 36 + 3 * recordBytes
+        let batchBytes = 3 * recordBytes + 36
         for cutBytes in 0..<batchBytes {
             let fileSystem = InMemoryFileSystem()
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
@@ -57,11 +59,40 @@ struct CrashAndFaultTests {
             }
             fileSystem.simulateCrash()
             let state = try NodeStorage(options: options(), fileSystem: fileSystem).recovery.state
-            let wholeEntries = cutBytes < 36 ? 0 : (cutBytes - 36) / recordBytes
+            let wholeEntries = min(3, cutBytes / recordBytes)
             #expect(state.entries == makeEntries(1...2) + Array(makeEntries(3...5, term: 2).prefix(wholeEntries)))
-            let expectedHardState =
-                cutBytes < 36 ? HardState(term: 1, vote: 1, commit: 0) : HardState(term: 2, vote: 2, commit: 2)
-            #expect(state.hardState == expectedHardState, "cut after \(cutBytes) bytes")
+            #expect(state.hardState == HardState(term: 1, vote: 1, commit: 0), "cut after \(cutBytes) bytes")
+        }
+    }
+
+    /// Issue 8, defect 1. A follower holds uncommitted term-2 entries 5–7; the leader of term 3 replaces them and
+    /// says commit 7. If the power fails mid-write, recovery must never pair commit 7 with entries the node did
+    /// not store: it would apply the old term-2 entries (its state machine would diverge) and acknowledge index 7
+    /// forever. Failed before the hard state moved to the end of the batch: a cut after the hard-state record
+    /// recovered commit 7 over the term-2 entries.
+    @Test func tornBatchNeverPairsANewCommitIndexWithEntriesItReplaced() throws {
+        let recordBytes = entryRecordBytes()
+        let batchBytes = 3 * recordBytes + 36
+        for cutBytes in 0..<batchBytes {
+            let fileSystem = InMemoryFileSystem()
+            let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
+            try storage.save(
+                hardState: HardState(term: 2, vote: 1, commit: 4),
+                entries: makeEntries(1...4, term: 1) + makeEntries(5...7, term: 2))
+            fileSystem.injectWriteCut(afterBytes: cutBytes)
+            #expect(throws: StorageError.self) {
+                try storage.save(
+                    hardState: HardState(term: 3, vote: nil, commit: 7), entries: makeEntries(5...7, term: 3))
+            }
+            fileSystem.simulateCrash()
+            let state = try NodeStorage(options: options(), fileSystem: fileSystem).recovery.state
+            let commit = state.hardState.commit.rawValue
+            #expect(commit <= UInt64(state.entries.count), "cut after \(cutBytes): commit past the log")
+            for entry in state.entries where entry.index.rawValue <= commit && entry.index.rawValue >= 5 {
+                #expect(
+                    entry.term == 3,
+                    "cut after \(cutBytes) bytes: commit \(commit) covers entry \(entry.index) of term \(entry.term)")
+            }
         }
     }
 
@@ -359,6 +390,34 @@ struct HardStateAndSegmentTests {
         fileSystem.simulateCrash()
         let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
         #expect(reopened.recovery.state.hardState == HardState(term: 7, vote: 3, commit: 0))
+    }
+
+    /// Issue 8, defect 6: a batch that only moves the commit index costs no fdatasync (etcd-raft's `MustSync`);
+    /// entries, a new term or a new vote still do. Failed before: every hard-state record was synced.
+    @Test func aCommitIndexChangeAloneIsWrittenWithoutASync() throws {
+        let fileSystem = InMemoryFileSystem()
+        let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: makeEntries(1...3))
+        let syncs = storage.walSyncCount
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 3))
+        #expect(storage.walSyncCount == syncs, "a commit-only hard state was synced")
+        #expect(storage.hardState.commit == 3)
+        // Losing it to a crash is harmless: the old commit index comes back, with every entry.
+        fileSystem.simulateCrash()
+        let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
+        #expect(reopened.recovery.state.hardState == HardState(term: 1, vote: 1, commit: 0))
+        #expect(reopened.recovery.state.entries == makeEntries(1...3))
+        // A commit index written unsynced becomes durable with the next synced batch.
+        try reopened.save(hardState: HardState(term: 1, vote: 1, commit: 2))
+        try reopened.save(entries: makeEntries(4...4))
+        let syncsBeforeVote = reopened.walSyncCount
+        try reopened.save(hardState: HardState(term: 2, vote: 2, commit: 2))
+        #expect(reopened.walSyncCount == syncsBeforeVote + 1, "a new term and vote must be synced")
+        reopened.close()
+        fileSystem.simulateCrash()
+        let again = try NodeStorage(options: options(), fileSystem: fileSystem)
+        #expect(again.recovery.state.hardState == HardState(term: 2, vote: 2, commit: 2))
+        #expect(again.recovery.state.entries == makeEntries(1...4))
     }
 
     @Test func segmentWhoseHeaderNeverCompletedIsRemoved() throws {
