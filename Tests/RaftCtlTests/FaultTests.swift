@@ -132,10 +132,9 @@ extension RaftctlEndToEndTests {
             try cluster.waitForStatus("\(leader) to stop leading without a majority") {
                 $0.leader == nil && $0.node(leader)?.process == "running"
             }
-            let started = ContinuousClock.now
+            // `ctl` fails the test if the command outlives its own timeout: `--wait` must give up by itself.
             let noLeader = try cluster.ctl("leader", "--wait", "500ms")
             expectFailure(noLeader, status: 1, "no leader within 500ms")
-            #expect(ContinuousClock.now - started < .seconds(5), "leader --wait 500ms took too long")
 
             let write = try cluster.ctl("put", "lost", "majority", timeout: .seconds(25))
             expectFailure(write, status: 1, "did not complete")

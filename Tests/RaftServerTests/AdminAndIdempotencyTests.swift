@@ -10,6 +10,13 @@ final class StopFlag: Sendable {
     func set() { flag.store(true, ordering: .releasing) }
 }
 
+/// A count that blocking worker threads raise and a test polls.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .acquiring) }
+    func increment() { count.add(1, ordering: .releasing) }
+}
+
 /// Runs blocking `body` on a GCD thread, so that several blocking clients can run at once without tying up the
 /// cooperative pool.
 func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

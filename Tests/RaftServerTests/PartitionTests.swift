@@ -110,9 +110,12 @@ extension RaftdIntegrationTests {
             let term = try cluster.status(leader).term
             let loner = cluster.ids.first { $0 != leader }!
             let others = cluster.ids.filter { $0 != loner }
+            let preVotesBefore = cluster.logCount(loner, containing: "pre-vote: started")
             _ = try cluster.admin(loner).result("set-blocked", ["in": others, "out": others])
-            // Several election timeouts pass while it is cut off.
-            try await Task.sleep(for: .milliseconds(2500))
+            // Cut off, it times out and asks for pre-votes again and again: wait for three such rounds.
+            _ = try await cluster.eventually("\(loner) to start three pre-vote rounds while cut off", timeout: 60) {
+                cluster.logCount(loner, containing: "pre-vote: started") >= preVotesBefore + 3 ? true : nil
+            }
             try Expect.written(try HTTPClient.put(port: cluster.port(leader), "k", "v"), "PUT during the partition")
             let cutOff = try cluster.status(loner)
             #expect(cutOff.term == term, "pre-vote keeps an isolated node's term: \(cutOff)")

@@ -201,6 +201,12 @@ final class LocalCluster {
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
+    /// How many lines of node `id`'s raftd.log contain `text`.
+    func logCount(_ id: String, containing text: String) -> Int {
+        guard let log = try? String(contentsOfFile: nodes[id]!.logPath, encoding: .utf8) else { return 0 }
+        return log.split(separator: "\n").count { $0.contains(text) }
+    }
+
     /// What the process printed on stdout/stderr (startup failures land here, not in raftd.log).
     func output(_ id: String) -> String {
         (try? String(contentsOfFile: "\(root)/\(id).out", encoding: .utf8)) ?? "(no output)"

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A harness failure with a message meant for the person reading the test log.
 struct HarnessError: Error, CustomStringConvertible {
@@ -25,31 +26,37 @@ enum Sockets {
         return address
     }
 
-    /// Ports the kernel hands out for `bind(port: 0)` on 127.0.0.1, all distinct. The sockets stay open until every
-    /// port is chosen, so one call never returns the same port twice; another process may still take one later,
-    /// which is unlikely within the second before raftd binds it.
+    /// Below the kernel's ephemeral range (32768–60999 by default), so no outgoing connection of this or any
+    /// other process is given one of these ports between the check and raftd's bind. Handed out once per process.
+    private static let portCursor = Mutex<Int>(20_000 + Int.random(in: 0..<6_000))
+
+    /// `count` distinct loopback ports that were free a moment ago, from outside the ephemeral range (see
+    /// ``portCursor``); each is checked by binding it. No port is handed out twice in one test process.
     static func freeLoopbackPorts(_ count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { for fd in sockets { close(fd) } }
         var ports: [Int] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, streamType, 0)
-            guard fd >= 0 else { throw HarnessError("socket(): \(String(cString: strerror(errno)))") }
-            sockets.append(fd)
-            var address = loopback(port: 0)
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
+        var tried = 0
+        while ports.count < count {
+            tried += 1
+            guard tried < 12_000 else { throw HarnessError("no free loopback port in 20000-31999") }
+            let port = portCursor.withLock { cursor in
+                defer { cursor = cursor >= 31_999 ? 20_000 : cursor + 1 }
+                return cursor
             }
-            guard bound == 0 else { throw HarnessError("bind(127.0.0.1:0): \(String(cString: strerror(errno)))") }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+            if canBind(port: port) { ports.append(port) }
         }
         return ports
+    }
+
+    static func canBind(port: Int) -> Bool {
+        let fd = socket(AF_INET, streamType, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        } == 0
     }
 
     /// A listening TCP socket on 127.0.0.1:`port` (0 for any); the caller closes it.
