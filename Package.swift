@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
+        .library(name: "RaftRuntime", targets: ["RaftRuntime"]),
+        .library(name: "RaftKV", targets: ["RaftKV"]),
         .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
         .executable(name: "raftd", targets: ["raftd"]),
         .executable(name: "raftctl", targets: ["raftctl"]),
@@ -24,19 +26,23 @@ let package = Package(
         .target(name: "RaftCore"),
         // Write-ahead log, hard state and snapshots on disk, behind an injectable file layer.
         .target(name: "RaftStorage", dependencies: ["RaftCore"]),
+        // The deterministic node runtime: core, storage, a state machine and waiting clients on one loop, with the
+        // world (network, clocks, background work) behind an environment. raftd and the simulator both run it.
+        .target(name: "RaftRuntime", dependencies: ["RaftCore", "RaftStorage"]),
         // Byte formats shared by peers and clients: bounds-checked reader/writer, the peer frame codec.
         .target(name: "RaftWire", dependencies: ["RaftCore"]),
         // The replicated key-value state machine with exactly-once client sessions.
         .target(
             name: "RaftKV",
             dependencies: [
-                "RaftCore", "RaftWire", .product(name: "HashTreeCollections", package: "swift-collections"),
+                "RaftCore", "RaftWire", "RaftRuntime",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
             ]),
         // The node shell: the core's event loop, peer transport, HTTP client API, admin socket, raftd's command.
         .target(
             name: "RaftServer",
             dependencies: [
-                "RaftCore", "RaftWire", "RaftKV", "RaftStorage",
+                "RaftCore", "RaftWire", "RaftKV", "RaftStorage", "RaftRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

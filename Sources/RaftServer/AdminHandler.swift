@@ -2,6 +2,7 @@ import FoundationEssentials
 import NIOCore
 import RaftCore
 import RaftKV
+import RaftRuntime
 import RaftWire
 
 /// Splits the admin stream into lines of at most ``AdminProtocol/maxLineBytes``; a longer line is an error.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import RaftCore
 import RaftKV
+import RaftRuntime
 
 /// Serves the client API (`/v1/kv/{key}`, `/v1/status`) on one HTTP/1.1 connection.
 ///

@@ -122,6 +122,17 @@ public final class InMemoryFileSystem: FileSystem {
         }
     }
 
+    /// `kill -9` without a power cut: every open file is closed (and with them all locks) but nothing is lost,
+    /// since the kernel's page cache still holds what the process wrote. Injected faults are cleared.
+    public func simulateProcessCrash() {
+        state.withLock { state in
+            state.handles = [:]
+            state.locks = [:]
+            state.writeCut = nil
+            state.syncFailure = nil
+        }
+    }
+
     /// Like ``simulateCrash()``, but each file keeps a random part of its unsynced changes: the bytes before a random
     /// offset in the changed region reached the medium, the rest did not — a torn write, as a real disk leaves it
     /// after losing power mid-flush. Directory entries still survive only if synced.

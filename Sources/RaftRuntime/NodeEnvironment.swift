@@ -1,0 +1,40 @@
+import RaftCore
+
+/// Everything a ``NodeRuntime`` needs from the world, given to it: peers, a wall clock, background work and
+/// observers. raftd plugs in SwiftNIO, the system clock and a dispatch queue; the simulator plugs in its simulated
+/// network, simulated clocks and a seeded scheduler. The runtime itself does no I/O but through its storage (whose
+/// file system is given to it too), reads no clock and makes no thread.
+///
+/// Every method is called on the runtime's loop.
+public protocol NodeEnvironment: AnyObject {
+    /// Sends messages to peers, best effort (the core retries what matters).
+    func send(_ messages: [Message])
+    /// Milliseconds since the Unix epoch by this node's wall clock. It may be skewed or jump: the runtime uses it
+    /// only to stamp proposals, never to decide anything.
+    func wallClockMilliseconds() -> UInt64
+    /// Runs `job` away from the loop (it may take long: it encodes and writes a snapshot), then calls
+    /// ``NodeRuntime/snapshotWritten(_:)`` with its result, back on the loop.
+    func runSnapshotJob(_ job: SnapshotJob)
+    /// A core event happened (elections, role changes, compaction…), with the term after it.
+    func eventOccurred(_ event: RaftEvent, term: Term)
+    /// Entries were made durable in this node's log (for `entries --follow`).
+    func entriesPersisted(_ entries: [Entry])
+    /// Storage failed: the node serves nothing from now on.
+    func storageFailed(_ reason: String)
+}
+
+/// The work of writing one snapshot file: independent of the runtime, so it can run on another thread.
+public struct SnapshotJob: Sendable {
+    /// Produces the snapshot's bytes (from a copy of the state machine).
+    let encode: @Sendable () -> Snapshot
+    let write: @Sendable (Snapshot) throws -> Void
+
+    /// Encodes and writes the snapshot file, durably; returns the snapshot or the error.
+    public func run() -> Result<Snapshot, any Error> {
+        Result {
+            let snapshot = encode()
+            try write(snapshot)
+            return snapshot
+        }
+    }
+}
