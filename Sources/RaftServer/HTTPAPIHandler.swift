@@ -158,18 +158,40 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let context = bound.value
             switch result {
             case .success(let applied):
-                let position = "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue)"
+                // A replayed answer (a retry of an applied request) says so, in the body and as Stripe does in
+                // an `Idempotent-Replayed` header; a first-time answer has `"replayed":false` and no header.
+                let replayedHeader = applied.replayed ? [("Idempotent-Replayed", "true")] : []
+                let position =
+                    "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue),\"replayed\":\(applied.replayed)"
                 switch applied.outcome {
                 case .stored(let created):
-                    self.respond(context, head, .ok, json: "{\(position),\"created\":\(created)}")
+                    self.respond(
+                        context, head, .ok, json: "{\(position),\"created\":\(created)}", headers: replayedHeader)
                 case .deleted:
-                    self.respond(context, head, .ok, json: "{\(position)}")
+                    self.respond(context, head, .ok, json: "{\(position)}", headers: replayedHeader)
                 case .notFound:
-                    self.respond(context, head, .notFound, error: ("key_not_found", "the key does not exist"))
+                    self.respond(
+                        context, head, .notFound, error: ("key_not_found", "the key does not exist"),
+                        headers: replayedHeader)
                 case .conditionFailed:
                     self.respond(
                         context, head, .preconditionFailed,
-                        error: ("precondition_failed", "the key's current value does not match the condition"))
+                        error: ("precondition_failed", "the key's current value does not match the condition"),
+                        headers: replayedHeader)
+                case .idempotencyKeyReused:
+                    self.respond(
+                        context, head, .unprocessableEntity,
+                        error: (
+                            "idempotency_key_reused",
+                            "this Idempotency-Key was already used for a different request (method, key, value or conditions); nothing was applied — use a new key for a new request"
+                        ))
+                case .idempotencyKeyExpired(let window):
+                    self.respond(
+                        context, head, .conflict,
+                        error: (
+                            "idempotency_key_expired",
+                            "this Idempotency-Key was used more than \(window) writes ago; its result is no longer kept; the write was not applied again — check the current value and use a new key"
+                        ))
                 case .malformed(let reason):
                     self.respond(context, head, .internalServerError, error: ("malformed", reason))
                 }
@@ -219,9 +241,10 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
 
     private func respond(
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus,
-        error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false
+        error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false,
+        headers: [(String, String)] = []
     ) {
-        var extra: [(String, String)] = []
+        var extra = headers
         if let allow { extra.append(("Allow", allow)) }
         if retryAfter { extra.append(("Retry-After", "1")) }
         respond(context, head, status, json: Self.errorJSON(error.code, error.message), headers: extra)
