@@ -210,6 +210,32 @@ final class Applier {
         #expect(retry.replayed)
     }
 
+    @Test func aVersionOneSnapshotIsStillRestored() throws {
+        // Written by the previous format: clock, then records with a timestamp and without a request digest.
+        var w = ByteWriter()
+        w.write(UInt8(1))
+        w.write(UInt64(3))  // applied index
+        w.write(UInt64(2))  // applied term
+        w.write(UInt64(99_000))  // the proposers' clock
+        w.write(UInt64(1))
+        w.writeBlob(Array("a".utf8))
+        w.writeBlob(Array("x".utf8))
+        w.write(UInt64(1))
+        w.writeBlob(Array("K1".utf8))
+        w.write(UInt64(2))  // record index
+        w.write(UInt64(2))  // record term
+        w.write(UInt64(98_000))  // timestamp
+        w.write(UInt8(1))  // stored, created
+        let kv = Applier(KVStore(idempotencyRecordWindow: 2))
+        try kv.store.restore(from: w.bytes)
+        kv.nextIndex = 3
+        #expect(kv.store.value(for: Array("a".utf8)) == Array("x".utf8))
+        let retry = try #require(kv.apply(put("a", "x", idempotencyKey: "K1", sequence: 2), term: 2))
+        #expect(retry.replayed && retry.index == 2 && retry.outcome == .stored(created: true))
+        let late = try #require(kv.apply(put("a", "x", idempotencyKey: "K1", sequence: 3), term: 2))
+        #expect(late.outcome == .idempotencyKeyExpired(recordWindow: 2))
+    }
+
     @Test func malformedSnapshotsAndEntriesAreRefusedWithoutChangingState() throws {
         var store = KVStore()
         #expect(throws: WireError.self) { try store.restore(from: [1, 0, 0]) }
