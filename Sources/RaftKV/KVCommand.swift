@@ -178,7 +178,8 @@ public struct KVApplyResult: Sendable, Hashable {
     public var origin: NodeID
     public var sequence: UInt64
     public var outcome: KVOutcome
-    /// Where the command was (first) applied; for a replayed idempotent request, the original position.
+    /// Where the command was (first) applied; for a replayed idempotent request, the original position; for a
+    /// command refused because of its idempotency key (reused or expired), the entry that carried it.
     public var index: LogIndex
     public var term: Term
     /// This was a retry of an idempotency key already applied: nothing changed, the original answer is repeated.

@@ -117,6 +117,12 @@ final class Applier {
             kv.apply(put("k", "2", .previousValue(Array("1".utf8)), idempotencyKey: "cas", sequence: 4)))
         #expect(casRetry.outcome == .idempotencyKeyExpired(recordWindow: 3))
         #expect(kv.store.value(for: Array("k".utf8)) == Array("2".utf8))
+        let delete = KVCommand(
+            operation: .delete, key: Array("k".utf8), origin: 1, sequence: 5, idempotencyKey: "del",
+            timestampMilliseconds: 0)
+        #expect(kv.apply(delete)?.outcome == .deleted)
+        for _ in 0..<3 { _ = kv.apply(put("other", "w")) }
+        #expect(kv.apply(delete)?.outcome == .idempotencyKeyExpired(recordWindow: 3), "not a 404")
     }
 
     @Test func aSnapshotKeepsRecordsTombstonesAndWindows() throws {
