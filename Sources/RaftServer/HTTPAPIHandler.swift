@@ -179,19 +179,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                         error: ("precondition_failed", "the key's current value does not match the condition"),
                         headers: replayedHeader)
                 case .idempotencyKeyReused:
-                    self.respond(
-                        context, head, .unprocessableEntity,
-                        error: (
-                            "idempotency_key_reused",
-                            "this Idempotency-Key was already used for a different request (method, key, value or conditions); nothing was applied — use a new key for a new request"
-                        ))
+                    self.respond(context, head, .unprocessableEntity, error: ("idempotency_key_reused", Self.reusedKey))
                 case .idempotencyKeyExpired(let window):
-                    self.respond(
-                        context, head, .conflict,
-                        error: (
-                            "idempotency_key_expired",
-                            "this Idempotency-Key was used more than \(window) writes ago; its result is no longer kept; the write was not applied again — check the current value and use a new key"
-                        ))
+                    self.respond(context, head, .conflict, error: ("idempotency_key_expired", Self.expiredKey(window)))
                 case .malformed(let reason):
                     self.respond(context, head, .internalServerError, error: ("malformed", reason))
                 }
@@ -304,6 +294,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    static let reusedKey =
+        "this Idempotency-Key was already used for a different request (method, key, value or conditions); nothing was applied; use a new key for a new request"
+
+    static func expiredKey(_ window: UInt64) -> String {
+        "this Idempotency-Key was used more than \(window) writes ago; its result is no longer kept; the write was not applied again: check the current value and use a new key"
     }
 
     // MARK: - Parsing helpers
