@@ -158,8 +158,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let context = bound.value
             switch result {
             case .success(let applied):
-                // A replayed answer (a retry of an applied request) says so, in the body and as Stripe does in
-                // an `Idempotent-Replayed` header; a first-time answer has `"replayed":false` and no header.
+                // An answer to an executed write (200, 404, 412) says whether it was replayed from the idempotency
+                // record (a retry of an applied request): `"replayed":true|false` in the body, and as Stripe does
+                // an `Idempotent-Replayed: true` header on a replay only.
                 let replayedHeader = applied.replayed ? [("Idempotent-Replayed", "true")] : []
                 let position =
                     "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue),\"replayed\":\(applied.replayed)"
@@ -172,12 +173,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 case .notFound:
                     self.respond(
                         context, head, .notFound, error: ("key_not_found", "the key does not exist"),
-                        headers: replayedHeader)
+                        replayed: applied.replayed, headers: replayedHeader)
                 case .conditionFailed:
                     self.respond(
                         context, head, .preconditionFailed,
                         error: ("precondition_failed", "the key's current value does not match the condition"),
-                        headers: replayedHeader)
+                        replayed: applied.replayed, headers: replayedHeader)
                 case .idempotencyKeyReused:
                     self.respond(context, head, .unprocessableEntity, error: ("idempotency_key_reused", Self.reusedKey))
                 case .idempotencyKeyExpired(let window):
@@ -232,12 +233,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     private func respond(
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus,
         error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false,
-        headers: [(String, String)] = []
+        replayed: Bool? = nil, headers: [(String, String)] = []
     ) {
         var extra = headers
         if let allow { extra.append(("Allow", allow)) }
         if retryAfter { extra.append(("Retry-After", "1")) }
-        respond(context, head, status, json: Self.errorJSON(error.code, error.message), headers: extra)
+        respond(
+            context, head, status, json: Self.errorJSON(error.code, error.message, replayed: replayed), headers: extra)
     }
 
     private func respond(
@@ -311,8 +313,10 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         return encoder
     }()
 
-    static func errorJSON(_ code: String, _ message: String) -> String {
-        "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}}"
+    /// `{"error":{"code","message"}}`, with `"replayed":bool` beside `error` when given.
+    static func errorJSON(_ code: String, _ message: String, replayed: Bool? = nil) -> String {
+        let replayedField = replayed.map { ",\"replayed\":\($0)" } ?? ""
+        return "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}\(replayedField)}"
     }
 
     static func jsonEscape(_ text: String) -> String {

@@ -260,6 +260,16 @@ extension RaftdIntegrationTests {
             #expect(try Expect.written(retry, "the true retry") == firstIndex)
             #expect(retry.json?["replayed"] as? Bool == true, "\(retry)")
             #expect(retry.headers["idempotent-replayed"] == "true", "\(retry)")
+
+            // A replayed error answer says so too.
+            let gone = [("Idempotency-Key", "K2")]
+            let missing = try HTTPClient.delete(port: port, "never", headers: gone)
+            Expect.error(missing, 404, code: "key_not_found", "DELETE of a missing key")
+            #expect(missing.json?["replayed"] as? Bool == false && missing.headers["idempotent-replayed"] == nil)
+            let missingAgain = try HTTPClient.delete(port: port, "never", headers: gone)
+            Expect.error(missingAgain, 404, code: "key_not_found", "the retried DELETE")
+            #expect(missingAgain.json?["replayed"] as? Bool == true, "\(missingAgain)")
+            #expect(missingAgain.headers["idempotent-replayed"] == "true", "\(missingAgain)")
         }
 
         @Test("The same keyed write sent to two nodes at once is applied once; both get the same answer")
