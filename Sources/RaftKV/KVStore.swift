@@ -100,10 +100,16 @@ public struct KVStore: Sendable {
         tombstoneGenerationLength: UInt64 = KVStore.defaultTombstoneGenerationLength,
         tombstoneGenerations: Int = KVStore.defaultTombstoneGenerations
     ) {
-        precondition(idempotencyRecordWindow > 0 && tombstoneGenerationLength > 0 && tombstoneGenerations > 0)
+        precondition(
+            Self.validWindows(idempotencyRecordWindow, tombstoneGenerationLength, UInt64(tombstoneGenerations)))
         self.idempotencyRecordWindow = idempotencyRecordWindow
         self.tombstoneGenerationLength = tombstoneGenerationLength
         self.tombstoneGenerations = tombstoneGenerations
+    }
+
+    /// Positive, and small enough that index arithmetic cannot overflow.
+    private static func validWindows(_ window: UInt64, _ length: UInt64, _ generations: UInt64) -> Bool {
+        (1...(1 << 48)).contains(window) && (1...(1 << 48)).contains(length) && (1...(1 << 16)).contains(generations)
     }
 
     public func value(for key: [UInt8]) -> [UInt8]? { values[key] }
@@ -261,7 +267,7 @@ public struct KVStore: Sendable {
             let window = try r.read(UInt64.self)
             let length = try r.read(UInt64.self)
             let generations = try r.read(UInt64.self)
-            guard window > 0, length > 0, generations > 0, generations <= 1 << 20 else {
+            guard Self.validWindows(window, length, generations) else {
                 throw .invalid("idempotency windows \(window), \(length) x \(generations)")
             }
             restored.idempotencyRecordWindow = window

@@ -246,6 +246,9 @@ final class Applier {
         var store = KVStore()
         #expect(throws: WireError.self) { try store.restore(from: [1, 0, 0]) }
         #expect(throws: WireError.self) { try store.restore(from: [7]) }
+        var zeroWindow = KVStore().snapshotData()
+        for offset in 17..<25 { zeroWindow[offset] = 0 }  // after version, index and term: the record window
+        #expect(throws: WireError.self) { try store.restore(from: zeroWindow) }
         let result = store.apply(Entry(index: 1, term: 1, data: [1, 2, 3]))
         guard case .malformed = result?.outcome else {
             Issue.record("expected malformed, got \(String(describing: result))")
