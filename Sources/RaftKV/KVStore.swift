@@ -27,6 +27,10 @@ import RaftWire
 /// tombstone generation number is within `tombstoneGenerations` of the current one (`appliedIndex /
 /// tombstoneGenerationLength`), and `tombstones` is sorted by generation, oldest first.
 ///
+/// Memory (resident-set growth, measured with 24-byte keys as raftctl sends): a full table of 2^20 records about
+/// 190 MB (~180 bytes a record, most of it the key string and its trie slot); a tombstone 16 bytes (a `Set<UInt64>`
+/// slot), so 16 full generations of 2^20 about 270 MB.
+///
 /// The maps are persistent hash tries: a copy (the node snapshots a copy off its main loop) costs nothing, and the
 /// first write after it copies one path instead of the whole map.
 public struct KVStore: Sendable {
