@@ -4,8 +4,9 @@ import RaftWire
 /// A write to the key-value store, as it travels through the Raft log.
 ///
 /// `origin` and `sequence` let the node that proposed it find the waiting client when it is applied;
-/// `idempotencyKey` makes a retried request apply at most once; `timestampMilliseconds` is the proposer's clock,
-/// used only to expire old idempotency records deterministically (every node sees the same value).
+/// `idempotencyKey` makes a retried request apply at most once (see ``KVStore``); `timestampMilliseconds` is the
+/// proposer's wall clock, kept for diagnostics only: the state machine never reads it (a skewed clock must not change
+/// what is applied or remembered).
 public struct KVCommand: Sendable, Hashable {
     public enum Operation: UInt8, Sendable, Hashable {
         case put = 1
@@ -45,6 +46,33 @@ public struct KVCommand: Sendable, Hashable {
     }
 
     static let formatVersion: UInt8 = 1
+
+    /// A digest of what the request asks for (operation, key, value and condition; not the idempotency key, origin,
+    /// sequence or timestamp), identical on every node and in every process: a retry has the same digest, a different
+    /// request under the same idempotency key (almost surely) not. Never 0 (0 marks "unknown" in ``KVStore``).
+    public var requestDigest: UInt64 {
+        var digest = StableDigest(domain: 1)
+        digest.add(operation.rawValue)
+        digest.addBlob(key)
+        digest.addBlob(value)
+        switch condition {
+        case .none:
+            digest.add(UInt8(0))
+        case .previousValue(let expected):
+            digest.add(UInt8(1))
+            digest.addBlob(expected)
+        case .previousExists(let exists):
+            digest.add(UInt8(exists ? 3 : 2))
+        }
+        return digest.value
+    }
+
+    /// The 64-bit digest of an idempotency key that ``KVStore`` keeps as a tombstone once the key's record expired.
+    public static func idempotencyKeyDigest(_ idempotencyKey: String) -> UInt64 {
+        var digest = StableDigest(domain: 2)
+        digest.addBlob(Array(idempotencyKey.utf8))
+        return digest.value
+    }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 48 + key.count + value.count)
@@ -105,6 +133,44 @@ public enum KVOutcome: Sendable, Hashable {
     case conditionFailed
     /// The log entry could not be decoded; nothing changed (it is skipped on every node alike).
     case malformed(String)
+    /// The idempotency key is recorded for a different request (another operation, key, value or condition);
+    /// nothing changed.
+    case idempotencyKeyReused
+    /// The idempotency key was used more than `recordWindow` applied entries ago: its result is no longer kept, only
+    /// a tombstone; nothing changed (the write is not applied a second time).
+    case idempotencyKeyExpired(recordWindow: UInt64)
+}
+
+/// FNV-1a 64 with its fixed standard offset basis, over a length-prefixed encoding, finished with SplitMix64's
+/// mixer: the same bytes give the same value on every machine and in every process (unlike `Hasher`, which is
+/// seeded per process), so replicas can store and compare it.
+struct StableDigest {
+    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// `domain` separates the uses of the digest (requests, idempotency keys) from each other.
+    init(domain: UInt8) { add(domain) }
+
+    mutating func add(_ byte: UInt8) {
+        state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func add(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { add(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    /// The length, then the bytes: two different field sequences never encode alike.
+    mutating func addBlob(_ bytes: [UInt8]) {
+        add(UInt64(bytes.count))
+        for byte in bytes { add(byte) }
+    }
+
+    var value: UInt64 {
+        var z = state &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        z ^= z >> 31
+        return z == 0 ? 1 : z
+    }
 }
 
 /// The result of one applied command, for the proposer to hand back to its client.
@@ -112,7 +178,8 @@ public struct KVApplyResult: Sendable, Hashable {
     public var origin: NodeID
     public var sequence: UInt64
     public var outcome: KVOutcome
-    /// Where the command was (first) applied; for a replayed idempotent request, the original position.
+    /// Where the command was (first) applied; for a replayed idempotent request, the original position; for a
+    /// command refused because of its idempotency key (reused or expired), the entry that carried it.
     public var index: LogIndex
     public var term: Term
     /// This was a retry of an idempotency key already applied: nothing changed, the original answer is repeated.

@@ -159,18 +159,31 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let context = bound.value
             switch result {
             case .success(let applied):
-                let position = "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue)"
+                // An answer to an executed write (200, 404, 412) says whether it was replayed from the idempotency
+                // record (a retry of an applied request): `"replayed":true|false` in the body, and as Stripe does
+                // an `Idempotent-Replayed: true` header on a replay only.
+                let replayedHeader = applied.replayed ? [("Idempotent-Replayed", "true")] : []
+                let position =
+                    "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue),\"replayed\":\(applied.replayed)"
                 switch applied.outcome {
                 case .stored(let created):
-                    self.respond(context, head, .ok, json: "{\(position),\"created\":\(created)}")
+                    self.respond(
+                        context, head, .ok, json: "{\(position),\"created\":\(created)}", headers: replayedHeader)
                 case .deleted:
-                    self.respond(context, head, .ok, json: "{\(position)}")
+                    self.respond(context, head, .ok, json: "{\(position)}", headers: replayedHeader)
                 case .notFound:
-                    self.respond(context, head, .notFound, error: ("key_not_found", "the key does not exist"))
+                    self.respond(
+                        context, head, .notFound, error: ("key_not_found", "the key does not exist"),
+                        replayed: applied.replayed, headers: replayedHeader)
                 case .conditionFailed:
                     self.respond(
                         context, head, .preconditionFailed,
-                        error: ("precondition_failed", "the key's current value does not match the condition"))
+                        error: ("precondition_failed", "the key's current value does not match the condition"),
+                        replayed: applied.replayed, headers: replayedHeader)
+                case .idempotencyKeyReused:
+                    self.respond(context, head, .unprocessableEntity, error: ("idempotency_key_reused", Self.reusedKey))
+                case .idempotencyKeyExpired(let window):
+                    self.respond(context, head, .conflict, error: ("idempotency_key_expired", Self.expiredKey(window)))
                 case .malformed(let reason):
                     self.respond(context, head, .internalServerError, error: ("malformed", reason))
                 }
@@ -220,12 +233,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
 
     private func respond(
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus,
-        error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false
+        error: (code: String, message: String), allow: String? = nil, retryAfter: Bool = false,
+        replayed: Bool? = nil, headers: [(String, String)] = []
     ) {
-        var extra: [(String, String)] = []
+        var extra = headers
         if let allow { extra.append(("Allow", allow)) }
         if retryAfter { extra.append(("Retry-After", "1")) }
-        respond(context, head, status, json: Self.errorJSON(error.code, error.message), headers: extra)
+        respond(
+            context, head, status, json: Self.errorJSON(error.code, error.message, replayed: replayed), headers: extra)
     }
 
     private func respond(
@@ -284,6 +299,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    static let reusedKey =
+        "this Idempotency-Key was already used for a different request (method, key, value or conditions); nothing was applied; use a new key for a new request"
+
+    static func expiredKey(_ window: UInt64) -> String {
+        "this Idempotency-Key was used more than \(window) writes ago; its result is no longer kept; the write was not applied again: check the current value and use a new key"
+    }
+
     // MARK: - Parsing helpers
 
     static let jsonEncoder: JSONEncoder = {
@@ -292,8 +314,10 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         return encoder
     }()
 
-    static func errorJSON(_ code: String, _ message: String) -> String {
-        "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}}"
+    /// `{"error":{"code","message"}}`, with `"replayed":bool` beside `error` when given.
+    static func errorJSON(_ code: String, _ message: String, replayed: Bool? = nil) -> String {
+        let replayedField = replayed.map { ",\"replayed\":\($0)" } ?? ""
+        return "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}\(replayedField)}"
     }
 
     static func jsonEscape(_ text: String) -> String {

@@ -242,6 +242,43 @@ extension RaftdIntegrationTests {
             #expect(try HTTPClient.get(port: cluster.port("n1"), "counter").text == "2")
         }
 
+        @Test("An Idempotency-Key reused for a different request gets 422 and nothing is applied")
+        func reusedKeyWithADifferentRequestIsRefused() async throws {
+            let cluster = try LocalCluster(size: 1)
+            defer { cluster.shutdown() }
+            try await cluster.start("n1")
+            _ = try await cluster.waitForLeader()
+            let port = cluster.port("n1")
+            let key = [("Idempotency-Key", "K1")]
+            let first = try HTTPClient.put(port: port, "a", "x", headers: key)
+            let firstIndex = try Expect.written(first, "PUT a=x")
+            #expect(first.json?["replayed"] as? Bool == false, "\(first)")
+
+            Expect.error(
+                try HTTPClient.put(port: port, "b", "y", headers: key), 422, code: "idempotency_key_reused",
+                "PUT b=y with K1")
+            #expect(try HTTPClient.get(port: port, "b").status == 404, "b was never written")
+            Expect.error(
+                try HTTPClient.delete(port: port, "a", headers: key), 422, code: "idempotency_key_reused",
+                "DELETE a with K1")
+            #expect(try HTTPClient.get(port: port, "a").text == "x", "a is still there")
+
+            let retry = try HTTPClient.put(port: port, "a", "x", headers: key)
+            #expect(try Expect.written(retry, "the true retry") == firstIndex)
+            #expect(retry.json?["replayed"] as? Bool == true, "\(retry)")
+            #expect(retry.headers["idempotent-replayed"] == "true", "\(retry)")
+
+            // A replayed error answer says so too.
+            let gone = [("Idempotency-Key", "K2")]
+            let missing = try HTTPClient.delete(port: port, "never", headers: gone)
+            Expect.error(missing, 404, code: "key_not_found", "DELETE of a missing key")
+            #expect(missing.json?["replayed"] as? Bool == false && missing.headers["idempotent-replayed"] == nil)
+            let missingAgain = try HTTPClient.delete(port: port, "never", headers: gone)
+            Expect.error(missingAgain, 404, code: "key_not_found", "the retried DELETE")
+            #expect(missingAgain.json?["replayed"] as? Bool == true, "\(missingAgain)")
+            #expect(missingAgain.headers["idempotent-replayed"] == "true", "\(missingAgain)")
+        }
+
         @Test("The same keyed write sent to two nodes at once is applied once; both get the same answer")
         func concurrentDuplicatesAreAppliedOnce() async throws {
             let cluster = try LocalCluster()

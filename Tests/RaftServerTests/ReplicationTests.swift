@@ -107,7 +107,10 @@ extension RaftdIntegrationTests {
             let retry = try HTTPClient.put(port: cluster.port("n3"), "counter", "1", headers: key)
             let retryIndex = try Expect.written(retry, "retried PUT counter=1")
             #expect(retryIndex == firstIndex, "the retry must get the original answer: \(first) vs \(retry)")
-            #expect(retry.text == first.text, "the whole answer is the original one")
+            #expect(first.json?["replayed"] as? Bool == false && retry.json?["replayed"] as? Bool == true)
+            #expect(
+                retry.text == first.text.replacingOccurrences(of: "\"replayed\":false", with: "\"replayed\":true"),
+                "the whole answer is the original one, marked as replayed: \(first) vs \(retry)")
             for id in cluster.ids {
                 let read = try HTTPClient.get(port: cluster.port(id), "counter")
                 #expect(read.text == "2", "the retry must not overwrite the later write (via \(id)): \(read)")

@@ -54,8 +54,10 @@ enum HTTPClient {
         try request(port: port, "GET", "/v1/kv/\(key)" + (stale ? "?consistency=stale" : ""))
     }
 
-    static func delete(port: Int, _ key: String, query: String = "") throws -> HTTPResponse {
-        try request(port: port, "DELETE", "/v1/kv/\(key)\(query)")
+    static func delete(
+        port: Int, _ key: String, query: String = "", headers: [(String, String)] = []
+    ) throws -> HTTPResponse {
+        try request(port: port, "DELETE", "/v1/kv/\(key)\(query)", headers: headers)
     }
 
     /// Sends `bytes` as is and parses the response; throws if none arrives within `timeout` seconds.
