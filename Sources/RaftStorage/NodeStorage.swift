@@ -341,6 +341,13 @@ public final class NodeStorage {
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
+            // Only the last segment may have a torn tail (recovery calls damage anywhere else corruption): a record
+            // written without a sync must be made durable before another segment follows it.
+            if hasUnsyncedWrites && syncs, let activeFile {
+                try fileSystem.syncData(activeFile)
+                walSyncCount += 1
+                hasUnsyncedWrites = false
+            }
             try startSegment(sequence: segments[segments.count - 1].sequence + 1)
         }
         guard let activeFile else { throw StorageError.closed }
