@@ -61,7 +61,7 @@ let package = Package(
             ]),
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
-        .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage"]),
+        .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage", "RaftRuntime", "RaftKV"]),
         // Throughput and allocation benchmark of the core alone (not a test).
         .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"]),
         // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.
@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"], exclude: ["Scenarios"]),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
+        .testTarget(
+            name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
         // GNU readline (apt: libreadline-dev) behind a shim header with setters Swift 6 strict concurrency accepts.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),

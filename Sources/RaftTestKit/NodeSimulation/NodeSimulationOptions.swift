@@ -1,0 +1,89 @@
+import RaftCore
+
+/// Every knob of one run of ``NodeSimulation``, drawn from the seed alone, so the seed replays the run.
+/// Rates are probabilities per tick (faults, clients) or per message (network).
+public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible {
+    public var seed: UInt64
+    public var nodeCount: Int
+    public var electionTimeoutTicks: ClosedRange<Int>
+    public var heartbeatIntervalTicks: Int
+    public var requestTimeoutTicks: UInt64
+    public var snapshotThresholdEntries: Int
+    public var segmentSizeBytes: Int
+
+    /// Faults are injected for this many ticks; then the cluster is healed and must converge.
+    public var faultPhaseTicks: Int
+    /// After healing, every node must apply every acknowledged write within this many ticks.
+    public var convergenceBoundTicks: Int
+
+    public var messageDelayTicks: ClosedRange<Int>
+    public var lossRate: Double
+    public var duplicateRate: Double
+    public var reorderRate: Double
+    public var partitionRate: Double
+    public var linkCutRate: Double
+    public var faultDurationTicks: ClosedRange<Int>
+
+    /// A running node is killed (`kill -9`: what it wrote survives in the page cache).
+    public var processCrashRate: Double
+    /// A running node loses power: what it did not sync is lost, the last unsynced writes torn at a random byte.
+    public var powerLossRate: Double
+    /// Every node loses power at once.
+    public var clusterPowerLossRate: Double
+    /// The next fsync of a running node fails (EIO), or its next write fails (EIO or ENOSPC).
+    public var storageFaultRate: Double
+    public var downtimeTicks: ClosedRange<Int>
+    /// A node's wall clock is off by up to this much, and jumps (forward or back) at `clockJumpRate`.
+    public var maxClockSkewMilliseconds: Int64
+    public var clockJumpRate: Double
+
+    public var clientCount: Int
+    public var keyCount: Int
+    /// Per client and tick, the chance to start an operation when idle.
+    public var clientRate: Double
+    /// A client gives up on an operation (its outcome stays unknown) after this many attempts.
+    public var maxAttempts: Int
+    /// A client's own deadline for one attempt (the node may have crashed with the request).
+    public var attemptTimeoutTicks: UInt64
+
+    public init(seed: UInt64) {
+        var random = SplitMix64(seed: seed ^ 0x4E0D_E5EE_D000_0001)
+        func pick(_ range: ClosedRange<Double>) -> Double { Double.random(in: range, using: &random) }
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
+        self.seed = seed
+        nodeCount = pick(0...2) == 0 ? 5 : 3
+        heartbeatIntervalTicks = pick(1...3)
+        let low = pick(10...16)
+        electionTimeoutTicks = low...(low + pick(6...14))
+        requestTimeoutTicks = UInt64(pick(40...120))
+        snapshotThresholdEntries = pick(15...80)
+        segmentSizeBytes = pick(4...16) * 1024
+        faultPhaseTicks = pick(800...1_600)
+        convergenceBoundTicks = 1_500
+        messageDelayTicks = 1...pick(1...3)
+        lossRate = pick(0.0...0.06)
+        duplicateRate = pick(0.0...0.04)
+        reorderRate = pick(0.0...0.08)
+        partitionRate = pick(0.0...0.004)
+        linkCutRate = pick(0.0...0.004)
+        faultDurationTicks = 20...pick(60...300)
+        processCrashRate = pick(0.0...0.004)
+        powerLossRate = pick(0.0...0.003)
+        clusterPowerLossRate = pick(0.0...0.0006)
+        storageFaultRate = pick(0.0...0.002)
+        downtimeTicks = 5...pick(20...200)
+        maxClockSkewMilliseconds = Int64(pick(0...600_000))
+        clockJumpRate = pick(0.0...0.002)
+        clientCount = pick(2...5)
+        keyCount = pick(1...4)
+        clientRate = pick(0.1...0.6)
+        maxAttempts = pick(3...8)
+        attemptTimeoutTicks = UInt64(pick(60...200))
+    }
+
+    public var description: String {
+        "\(nodeCount) nodes, election \(electionTimeoutTicks) ticks, heartbeat \(heartbeatIntervalTicks),"
+            + " snapshot every \(snapshotThresholdEntries), segments \(segmentSizeBytes) B, faults for"
+            + " \(faultPhaseTicks) ticks, \(clientCount) clients on \(keyCount) keys"
+    }
+}
