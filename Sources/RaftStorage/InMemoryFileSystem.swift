@@ -154,6 +154,35 @@ public final class InMemoryFileSystem: FileSystem {
         simulateCrash()
     }
 
+    /// Like ``simulateCrash()``, but each 4 KiB page of a file's unsynced changes independently reached the medium
+    /// or not, as when the kernel's writeback flushed some dirty pages and not others before the power failed.
+    /// A file ends where its last page that reached the medium ends (or at its durable size, if larger); bytes of
+    /// it that never reached the medium read as zeros.
+    public func simulateCrash(losingPagesWith generator: inout some RandomNumberGenerator) {
+        let pageBytes = 4096
+        state.withLock { state in
+            for key in state.inodes.keys {
+                guard let from = state.inodes[key]!.dirtyFromOffset else { continue }
+                let data = state.inodes[key]!.data
+                var survived = state.inodes[key]!.durableData
+                var page = (min(from, data.count) / pageBytes) * pageBytes
+                while page < data.count {
+                    let end = min(data.count, page + pageBytes)
+                    if Bool.random(using: &generator) {
+                        if survived.count < end {
+                            survived.append(contentsOf: repeatElement(0, count: end - survived.count))
+                        }
+                        let start = max(page, from)
+                        survived.replaceSubrange(start..<end, with: data[start..<end])
+                    }
+                    page = end
+                }
+                state.inodes[key]!.durableData = survived
+            }
+        }
+        simulateCrash()
+    }
+
     /// The bytes the process currently sees in a file, or nil when it does not exist.
     public func contents(of path: String) -> [UInt8]? {
         state.withLock { state in state.names[path].map { state.inodes[$0]!.data } }

@@ -47,8 +47,8 @@ public final class NodeStorage {
     /// Size of the active segment before any batch was written to it (header and carried-over hard state).
     private var activeInitialSizeBytes: UInt64
     private var lockFile: OpenFile?
-    /// The active segment has a record written without a sync (a commit-index-only hard state).
-    private var hasUnsyncedWrites = false
+    /// ``hardState`` moved only its commit index since it was last written: it goes out with the next batch.
+    private var hardStateWritePending = false
 
     static let lockFileName = "LOCK"
 
@@ -77,7 +77,13 @@ public final class NodeStorage {
             activeFile = recovered.activeFile
             activeSizeBytes = recovered.activeSizeBytes
             // A reopened segment with records in it counts as used, so the size limit applies to it at once.
-            activeInitialSizeBytes = min(recovered.activeSizeBytes, UInt64(WALFormat.segmentHeaderBytes + 36))
+            activeInitialSizeBytes = min(
+                recovered.activeSizeBytes, UInt64(WALFormat.segmentHeaderBytes + WALFormat.recordHeaderBytes + 36))
+            // A version 1 segment is never appended to: the next write starts a version 2 segment.
+            if recovered.activeVersion < WALFormat.version, let file = recovered.activeFile {
+                fileSystem.close(file)
+                activeFile = nil
+            }
             recovery = RecoveryReport(
                 state: PersistentState(hardState: hardState, snapshot: recovered.snapshot, entries: entries),
                 repairs: recovered.repairs, segmentCount: segments.count)
@@ -129,14 +135,18 @@ public final class NodeStorage {
         return .io(FileSystemError(operation: "\(error)", path: "", errno: EIO))
     }
 
-    /// Releases the directory lock and closes files, first syncing a commit index written without a sync (best
-    /// effort: it is safe to lose). Further writes throw ``StorageError/closed``.
+    /// Releases the directory lock and closes files, first writing a commit index not yet written (best effort: it
+    /// is safe to lose). Further writes throw ``StorageError/closed``.
     public func close() {
         if let activeFile {
-            if hasUnsyncedWrites && syncs && failure == nil { try? fileSystem.syncData(activeFile) }
+            if hardStateWritePending && failure == nil {
+                var records: [UInt8] = []
+                WALFormat.appendHardState(hardState, to: &records)
+                try? writeBatch(records)
+            }
             fileSystem.close(activeFile)
         }
-        hasUnsyncedWrites = false
+        hardStateWritePending = false
         activeFile = nil
         if let lockFile { fileSystem.close(lockFile) }
         lockFile = nil
@@ -221,10 +231,11 @@ public final class NodeStorage {
     /// entries that did not reach the disk. (Hard state first would let a follower recover commit 7 over the old
     /// entries 5–7 it was replacing, apply them, and diverge.)
     ///
-    /// The batch is synced only when it must be, as etcd-raft's `MustSync` and raft-rs's `must_sync` decide: when
-    /// it has entries or a snapshot, or changes the term or the vote. A hard state that only moves the commit
-    /// index is written without a sync: losing it loses nothing (the commit index is learned again from the
-    /// leader), and the next synced batch makes it durable anyway.
+    /// The batch is written as one checksummed WAL batch and synced, but only when it must be, as etcd-raft's
+    /// `MustSync` and raft-rs's `must_sync` decide: when it has entries or a snapshot, or changes the term or the
+    /// vote. A hard state that only moves the commit index costs no write and no sync: it goes out with the next
+    /// batch (or at ``close()``). Losing it loses nothing: the commit index is learned again from the leader.
+    /// Never leaving a write unsynced is also what lets recovery tell a torn tail from corruption.
     ///
     /// Preconditions (contract with the core): `entries` are contiguous; the first is at most `lastIndex + 1`
     /// (after `snapshot`, exactly `snapshot.metadata.index + 1` at most) and above the snapshot index.
@@ -265,19 +276,28 @@ public final class NodeStorage {
             WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
         }
         for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
-        if let newHardState { WALFormat.appendHardState(newHardState, to: &buffer) }
-        if buffer.isEmpty { return }
         let mustSync =
             snapshot != nil || !newEntries.isEmpty
             || newHardState.map { $0.term != hardState.term || $0.vote != hardState.vote } == true
+        if !mustSync {
+            if let newHardState, newHardState != hardState {
+                hardState = newHardState
+                hardStateWritePending = true
+            }
+            return
+        }
+        if let state = newHardState ?? (hardStateWritePending ? hardState : nil) {
+            WALFormat.appendHardState(state, to: &buffer)
+        }
         do {
             // The snapshot file must be durable before the WAL says the log restarts after it.
             if let snapshot { try writeSnapshotFile(snapshot) }
-            try writeBatch(buffer, sync: mustSync)
+            try writeBatch(buffer)
         } catch {
             throw enterFailedState(error)
         }
         if let newHardState { hardState = newHardState }
+        hardStateWritePending = false
         if let snapshot {
             snapshotMetadata = snapshot.metadata
             entries.removeAll()
@@ -337,28 +357,20 @@ public final class NodeStorage {
 
     private var syncs: Bool { options.syncPolicy == .always }
 
-    private func writeBatch(_ buffer: [UInt8], sync: Bool) throws {
+    /// Writes `records` as one batch and syncs (with ``SyncPolicy/always``): the only way anything reaches the WAL.
+    private func writeBatch(_ records: [UInt8]) throws {
+        let buffer = WALFormat.batch(records)
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
-            // Only the last segment may have a torn tail (recovery calls damage anywhere else corruption): a record
-            // written without a sync must be made durable before another segment follows it.
-            if hasUnsyncedWrites && syncs, let activeFile {
-                try fileSystem.syncData(activeFile)
-                walSyncCount += 1
-                hasUnsyncedWrites = false
-            }
             try startSegment(sequence: segments[segments.count - 1].sequence + 1)
         }
         guard let activeFile else { throw StorageError.closed }
         try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
         activeSizeBytes += UInt64(buffer.count)
-        if syncs && sync {
+        if syncs {
             try fileSystem.syncData(activeFile)
             walSyncCount += 1
-            hasUnsyncedWrites = false
-        } else {
-            hasUnsyncedWrites = true
         }
     }
 
@@ -366,7 +378,9 @@ public final class NodeStorage {
     private func startSegment(sequence: UInt64) throws {
         let path = joinPath(options.directory, WALFormat.segmentName(sequence: sequence))
         var bytes = WALFormat.segmentHeader(clusterID: options.clusterID, nodeID: options.nodeID, sequence: sequence)
-        WALFormat.appendHardState(hardState, to: &bytes)
+        var records: [UInt8] = []
+        WALFormat.appendHardState(hardState, to: &records)
+        bytes += WALFormat.batch(records)
         let file = try fileSystem.open(path, options: .createNew)
         do {
             try fileSystem.write(file, at: 0, bytes: bytes)
@@ -379,8 +393,8 @@ public final class NodeStorage {
             throw error
         }
         if let activeFile { fileSystem.close(activeFile) }
-        // The new segment carries the current hard state, synced: nothing unsynced is left behind.
-        hasUnsyncedWrites = !syncs
+        // The new segment carries the current hard state: nothing is pending any more.
+        hardStateWritePending = false
         activeFile = file
         activeSizeBytes = UInt64(bytes.count)
         activeInitialSizeBytes = activeSizeBytes
@@ -463,6 +477,7 @@ private struct Recovery {
     var segments: [NodeStorage.Segment] = []
     var activeFile: OpenFile?
     var activeSizeBytes: UInt64 = 0
+    var activeVersion = WALFormat.version
     var repairs: [RecoveryRepair] = []
 
     /// The last index of the log as the writer saw it at this point of the replay (may be below the snapshot).
@@ -535,7 +550,7 @@ private struct Recovery {
         case .failure(.badChecksum):
             throw StorageError.corrupt(path: path, byteOffset: 40, reason: "segment header checksum mismatch")
         }
-        guard header.version == WALFormat.version else {
+        guard WALFormat.readableVersions.contains(header.version) else {
             throw StorageError.unsupportedVersion(path: path, version: header.version)
         }
         guard header.clusterID == options.clusterID else {
@@ -553,7 +568,8 @@ private struct Recovery {
                 path: path, byteOffset: 32, reason: "header names sequence \(header.sequence), file name \(sequence)")
         }
         var maxIndex: UInt64 = 0
-        let end = try WALFormat.scan(bytes, path: path, isLastSegment: isLast) { record, offset in
+        let end = try WALFormat.scan(bytes, path: path, version: header.version, isLastSegment: isLast) {
+            record, offset in
             try apply(record, path: path, byteOffset: offset, maxIndex: &maxIndex)
         }
         var sizeBytes = UInt64(bytes.count)
@@ -568,15 +584,22 @@ private struct Recovery {
         }
         segments.append(NodeStorage.Segment(sequence: sequence, path: path, maxIndex: maxIndex))
         if isLast {
+            // What the crash left in the page cache may not be on the disk yet: make it durable before anything
+            // is appended, so that only the newest write can ever be torn.
+            if case .clean = end, options.syncPolicy == .always { try fileSystem.syncData(file) }
             keepOpen = true
             activeFile = file
             activeSizeBytes = sizeBytes
+            activeVersion = header.version
         }
     }
 
     private mutating func apply(_ record: WALRecord, path: String, byteOffset: Int, maxIndex: inout UInt64) throws {
         let snapshotIndex = self.snapshotIndex
         switch record {
+        case .batch:
+            throw StorageError.corrupt(
+                path: path, byteOffset: UInt64(byteOffset), reason: "a batch record in a version 1 segment")
         case .hardState(let state):
             hardState = state
         case .logReset(let index, let term):

@@ -9,6 +9,9 @@ enum WALRecord {
     case hardState(HardState)
     /// A snapshot from the leader was installed: the log is empty through `index` and continues at `index + 1`.
     case logReset(index: LogIndex, term: Term)
+    /// One write of the log (version 2): the records of one `save`, under one checksum, made durable by one sync.
+    /// Its payload is the records it holds, at `bodyOffset..<bodyEnd` of the segment.
+    case batch(bodyOffset: Int, bodyEnd: Int)
 }
 
 /// The on-disk layout of WAL segments. All integers are little-endian.
@@ -25,11 +28,23 @@ enum WALRecord {
 ///     type 2 hard state: term u64 | vote u64 (0 = none) | commit u64
 ///     type 3 log reset:  snapshot index u64 | snapshot term u64
 ///
+///     type 4 batch:      the records of one write (version 2 segments only)
+///
 /// Every new segment starts with a hard-state record carrying the state at rotation, so deleting old segments
 /// never loses the newest hard state.
+///
+/// Version 2 (written since the node runtime): every write of the log is one batch record whose payload is the
+/// records of that write, and the writer syncs after every write, so only the last batch of the last segment
+/// can ever be torn. One checksum over the whole batch makes a write all or nothing after a power cut, however
+/// the disk tore it: cut at any byte, or some of its pages written and others not. (Version 1, records at the
+/// top level, is still read; a version 1 segment is never appended to again.)
 enum WALFormat {
     static let magic: [UInt8] = Array("RAFT-WAL".utf8)
-    static let version: UInt32 = 1
+    /// The version new segments are written in.
+    static let version: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// A batch holds one `save`'s records: bounded by what the core hands over at once, far below this.
+    static let maxBatchPayloadBytes = Int(UInt32.max) - 1
     static let segmentHeaderBytes = 48
     static let recordHeaderBytes = 12
     /// Far above any entry the node accepts; a larger length field can only be damage.
@@ -39,6 +54,7 @@ enum WALFormat {
         case entry = 1
         case hardState = 2
         case logReset = 3
+        case batch = 4
     }
 
     static func segmentName(sequence: UInt64) -> String { "wal-\(hex16(sequence)).log" }
@@ -93,9 +109,11 @@ enum WALFormat {
         return start
     }
 
-    private static func finishRecord(startingAt start: Int, in buffer: inout [UInt8]) {
+    private static func finishRecord(
+        startingAt start: Int, in buffer: inout [UInt8], limit: Int = maxRecordPayloadBytes
+    ) {
         let payloadBytes = buffer.count - start - recordHeaderBytes
-        precondition(payloadBytes <= maxRecordPayloadBytes, "record of \(payloadBytes) bytes exceeds the WAL limit")
+        precondition(payloadBytes <= limit, "record of \(payloadBytes) bytes exceeds the WAL limit")
         buffer.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: UInt32(payloadBytes).littleEndian, toByteOffset: start + 4, as: UInt32.self)
             let crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[(start + 4)...]))
@@ -118,6 +136,16 @@ enum WALFormat {
         buffer.appendLittleEndian(state.vote?.rawValue ?? 0)
         buffer.appendLittleEndian(state.commit.rawValue)
         finishRecord(startingAt: start, in: &buffer)
+    }
+
+    /// Wraps `records` (encoded records) in one batch record: one write, one checksum.
+    static func batch(_ records: [UInt8]) -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(recordHeaderBytes + records.count)
+        let start = beginRecord(.batch, into: &buffer)
+        buffer.append(contentsOf: records)
+        finishRecord(startingAt: start, in: &buffer, limit: maxBatchPayloadBytes)
+        return buffer
     }
 
     static func appendLogReset(index: LogIndex, term: Term, to buffer: inout [UInt8]) {
@@ -154,7 +182,9 @@ enum WALFormat {
         guard bytes[offset + 9] == 0, bytes[offset + 10] == 0, bytes[offset + 11] == 0,
             let type = RecordType(rawValue: typeByte)
         else { return .invalid("invalid record type \(typeByte)") }
-        guard length <= maxRecordPayloadBytes else { return .invalid("implausible record length \(length)") }
+        guard length <= (type == .batch ? maxBatchPayloadBytes : maxRecordPayloadBytes) else {
+            return .invalid("implausible record length \(length)")
+        }
         guard length <= remainingBytes - recordHeaderBytes else {
             return .invalid(
                 "record of \(length) payload bytes extends past the end of the file (\(remainingBytes) bytes left)")
@@ -180,6 +210,8 @@ enum WALFormat {
                 term: Term(bytes.loadLittleEndian(at: payload)), vote: vote == 0 ? nil : NodeID(vote),
                 commit: LogIndex(bytes.loadLittleEndian(at: payload + 16)))
             return .record(.hardState(state), nextOffset: end)
+        case .batch:
+            return .record(.batch(bodyOffset: payload, bodyEnd: end), nextOffset: end)
         case .logReset:
             guard length == 16 else { return .invalid("malformed log-reset record") }
             return .record(
@@ -192,10 +224,15 @@ enum WALFormat {
 
     /// True when a record with a valid checksum starts anywhere in `offset..<end`: then the damage before it is
     /// not a torn tail but corruption in the middle of the log.
-    static func validRecordExists(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Bool {
+    static func validRecordExists(_ bytes: UnsafeRawBufferPointer, after offset: Int, batchesOnly: Bool) -> Bool {
         var position = offset + 1
         while position + recordHeaderBytes <= bytes.count {
-            if case .record = decode(bytes, at: position) { return true }
+            if case .record(let record, _) = decode(bytes, at: position) {
+                // Inside a torn batch, records of it may have survived whole: only a whole later batch proves
+                // that the damage is not the torn tail.
+                if !batchesOnly { return true }
+                if case .batch = record { return true }
+            }
             position += 1
         }
         return false
@@ -209,18 +246,29 @@ enum WALFormat {
     /// else — damage in an earlier segment, or a bad record followed by a good one — throws ``StorageError/corrupt``.
     /// The one case this cannot tell apart: bit rot in the very last record of the last segment looks exactly
     /// like a torn write, and is reported as a repaired torn tail.
+    ///
+    /// In a version 2 segment every top-level record is a batch, and `visit` sees the records inside each batch
+    /// (never the batch itself); a batch that does not verify is damage as a whole, and only a later whole batch
+    /// proves it is not a torn tail.
     static func scan(
-        _ bytes: [UInt8], path: String, isLastSegment: Bool, visit: (WALRecord, Int) throws -> Void
+        _ bytes: [UInt8], path: String, version: UInt32, isLastSegment: Bool, visit: (WALRecord, Int) throws -> Void
     ) throws -> ScanEnd {
         try bytes.withUnsafeBytes { raw in
             var offset = segmentHeaderBytes
             while offset < raw.count {
                 switch decode(raw, at: offset) {
+                case .record(.batch(let bodyOffset, let bodyEnd), let next) where version >= 2:
+                    try scanBatch(raw, path: path, from: bodyOffset, to: bodyEnd, visit: visit)
+                    offset = next
+                case .record(let record, _) where version >= 2:
+                    throw StorageError.corrupt(
+                        path: path, byteOffset: UInt64(offset),
+                        reason: "\(record) outside a batch in a version 2 segment")
                 case .record(let record, let next):
                     try visit(record, offset)
                     offset = next
                 case .invalid(let reason):
-                    if isLastSegment && !validRecordExists(raw, after: offset) {
+                    if isLastSegment && !validRecordExists(raw, after: offset, batchesOnly: version >= 2) {
                         return .tornTail(byteOffset: offset, reason: reason)
                     }
                     let position = isLastSegment ? "followed by valid records" : "in a segment that is not the last"
@@ -228,6 +276,28 @@ enum WALFormat {
                 }
             }
             return .clean
+        }
+    }
+
+    /// Visits the records of a batch whose checksum verified: each must decode and fill the batch exactly, or the
+    /// writer wrote something wrong, which no repair may paper over.
+    private static func scanBatch(
+        _ raw: UnsafeRawBufferPointer, path: String, from start: Int, to end: Int,
+        visit: (WALRecord, Int) throws -> Void
+    ) throws {
+        let body = UnsafeRawBufferPointer(rebasing: raw[..<end])
+        var offset = start
+        while offset < end {
+            switch decode(body, at: offset) {
+            case .record(.batch, _):
+                throw StorageError.corrupt(path: path, byteOffset: UInt64(offset), reason: "a batch inside a batch")
+            case .record(let record, let next):
+                try visit(record, offset)
+                offset = next
+            case .invalid(let reason):
+                throw StorageError.corrupt(
+                    path: path, byteOffset: UInt64(offset), reason: "\(reason) inside a batch whose checksum matches")
+            }
         }
     }
 }

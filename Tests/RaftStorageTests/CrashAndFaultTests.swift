@@ -6,8 +6,8 @@ import Testing
 @Suite("Crashes, corruption and disk errors")
 struct CrashAndFaultTests {
     @Test func tornFinalWriteAtEveryByteOffsetIsRepaired() throws {
-        let recordBytes = entryRecordBytes()
-        for cutBytes in 0..<recordBytes {
+        let writeBytes = entryBatchBytes(1)
+        for cutBytes in 0..<writeBytes {
             let fileSystem = InMemoryFileSystem()
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
             try storage.append(makeEntries(1...5))
@@ -19,7 +19,7 @@ struct CrashAndFaultTests {
             let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
             #expect(reopened.recovery.state.entries == makeEntries(1...5), "cut after \(cutBytes) bytes")
             let segment = try segmentPaths(fileSystem).last!
-            let expectedOffset = UInt64(firstRecordOffset + 5 * recordBytes)
+            let expectedOffset = UInt64(firstRecordOffset + entryBatchBytes(5))
             if cutBytes == 0 {
                 #expect(reopened.recovery.repairs.isEmpty)
             } else {
@@ -43,11 +43,10 @@ struct CrashAndFaultTests {
         }
     }
 
-    /// The hard state is the last record of a batch: a cut anywhere keeps whole entries of a prefix and the old
-    /// hard state, never the new hard state without all the entries before it.
-    @Test func tornMultiRecordBatchLeavesOnlyWholeRecordsOfIt() throws {
-        let recordBytes = entryRecordBytes()
-        let batchBytes = 3 * recordBytes + 36
+    /// A batch is one checksummed write: a cut anywhere in it leaves none of it, the old entries and the old hard
+    /// state (and never the new hard state without all the entries before it).
+    @Test func tornMultiRecordBatchLeavesNothingOfIt() throws {
+        let batchBytes = entryBatchBytes(3) + 36
         for cutBytes in 0..<batchBytes {
             let fileSystem = InMemoryFileSystem()
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
@@ -59,8 +58,7 @@ struct CrashAndFaultTests {
             }
             fileSystem.simulateCrash()
             let state = try NodeStorage(options: options(), fileSystem: fileSystem).recovery.state
-            let wholeEntries = min(3, cutBytes / recordBytes)
-            #expect(state.entries == makeEntries(1...2) + Array(makeEntries(3...5, term: 2).prefix(wholeEntries)))
+            #expect(state.entries == makeEntries(1...2), "cut after \(cutBytes) bytes")
             #expect(state.hardState == HardState(term: 1, vote: 1, commit: 0), "cut after \(cutBytes) bytes")
         }
     }
@@ -71,8 +69,7 @@ struct CrashAndFaultTests {
     /// forever. Failed before the hard state moved to the end of the batch: a cut after the hard-state record
     /// recovered commit 7 over the term-2 entries.
     @Test func tornBatchNeverPairsANewCommitIndexWithEntriesItReplaced() throws {
-        let recordBytes = entryRecordBytes()
-        let batchBytes = 3 * recordBytes + 36
+        let batchBytes = entryBatchBytes(3) + 36
         for cutBytes in 0..<batchBytes {
             let fileSystem = InMemoryFileSystem()
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
@@ -110,15 +107,16 @@ struct CrashAndFaultTests {
         #expect(reopened.recovery.repairs.count == 1)
     }
 
+    /// Damage in a write that a later whole write follows cannot be a torn tail: the node stops, naming where.
     @Test func flippedBitInCommittedRecordStopsOpenNamingFileAndOffset() throws {
         let fileSystem = InMemoryFileSystem()
         do {
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
-            try storage.append(makeEntries(1...5))
+            for index in 1...5 as ClosedRange<UInt64> { try storage.append(makeEntries(index...index)) }
         }
         fileSystem.simulateCrash()
         let segment = try segmentPaths(fileSystem).last!
-        let recordOffset = firstRecordOffset + 2 * entryRecordBytes()
+        let recordOffset = firstRecordOffset + 2 * entryBatchBytes(1)
         fileSystem.flipBit(at: segment, byteOffset: recordOffset + 25, bit: 3)
         let error = #expect(throws: StorageError.self) { try NodeStorage(options: options(), fileSystem: fileSystem) }
         #expect(error?.description.contains(segment) == true)
@@ -130,14 +128,16 @@ struct CrashAndFaultTests {
         }
         #expect(path == segment && offset == UInt64(recordOffset))
         // Nothing was "repaired" away: the damaged file is untouched for the operator.
-        #expect(fileSystem.contents(of: segment)!.count == firstRecordOffset + 5 * entryRecordBytes())
+        #expect(fileSystem.contents(of: segment)!.count == firstRecordOffset + 5 * entryBatchBytes(1))
     }
 
+    /// (A damaged *last* write of the last segment cannot be told from a torn one, and is repaired as torn: the
+    /// ambiguity every checksummed log has, documented in RaftStorage.)
     @Test func flippedBitInLengthFieldIsNotMistakenForATornTail() throws {
         let fileSystem = InMemoryFileSystem()
         do {
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
-            try storage.append(makeEntries(1...5))
+            for index in 1...5 as ClosedRange<UInt64> { try storage.append(makeEntries(index...index)) }
         }
         let segment = try segmentPaths(fileSystem).last!
         // A large length makes the record seem to run past the end of the file, like a torn write would.

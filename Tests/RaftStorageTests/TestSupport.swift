@@ -54,8 +54,16 @@ struct SeededGenerator: RandomNumberGenerator {
 /// Size of the WAL record of one entry made by `makeEntries` with `payloadBytes`.
 func entryRecordBytes(payloadBytes: Int = 20) -> Int { 12 + 17 + payloadBytes }
 
-/// Byte offset of the first record after a segment's header and carried-over hard-state record.
-let firstRecordOffset = 48 + 12 + 24
+/// Size of the header of a WAL batch (one write: the records of one `save`).
+let batchHeaderBytes = 12
+
+/// Byte offset of the first batch after a segment's header and the batch with its carried-over hard state.
+let firstRecordOffset = 48 + batchHeaderBytes + 12 + 24
+
+/// Size of a batch of `count` entries made by `makeEntries`.
+func entryBatchBytes(_ count: Int, payloadBytes: Int = 20) -> Int {
+    batchHeaderBytes + count * entryRecordBytes(payloadBytes: payloadBytes)
+}
 /// The seed for randomized tests: `SEED` from the environment (to replay or explore), else `fixed`.
 func testSeed(default fixed: UInt64) -> UInt64 {
     getenv("SEED").flatMap { UInt64(String(cString: $0)) } ?? fixed

@@ -158,8 +158,13 @@ public final class NodeSimulation {
     /// random byte; without, the page cache keeps everything it wrote.
     func crash(_ host: SimulatedNodeHost, powerLoss: Bool, downFor ticks: Int) {
         host.runtime = nil
+        host.powerCutArmed = false
         if powerLoss {
-            host.fileSystem.simulateCrash(tearingUnsyncedWritesWith: &random)
+            if chance(0.5) {
+                host.fileSystem.simulateCrash(tearingUnsyncedWritesWith: &random)
+            } else {
+                host.fileSystem.simulateCrash(losingPagesWith: &random)
+            }
             stats.powerLosses += 1
         } else {
             host.fileSystem.simulateProcessCrash()
@@ -175,6 +180,11 @@ public final class NodeSimulation {
             if let until = host.downUntil, until <= tick { start(host) }
             // A node whose storage failed serves nothing; its operator restarts it. Whether the failed write
             // reached the disk is unknown, so the restart follows a power loss.
+            if let runtime = host.runtime, runtime.storageFailure != nil, host.powerCutArmed {
+                host.powerCutArmed = false
+                crash(host, powerLoss: true, downFor: random(in: options.downtimeTicks))
+                continue
+            }
             if let runtime = host.runtime, runtime.storageFailure != nil, !host.failureHandled {
                 host.failureHandled = true
                 let downtime = random(in: options.downtimeTicks)
@@ -213,7 +223,12 @@ public final class NodeSimulation {
         }
         if let host = hosts.filter(\.isRunning).randomElement(using: &random), chance(options.storageFaultRate) {
             stats.storageFaultsInjected += 1
-            switch random(in: 0...2) {
+            switch random(in: 0...5) {
+            case 3...5:
+                // The power fails while the node writes: the bytes before the cut reach the disk, nothing after.
+                host.fileSystem.injectWriteCut(afterBytes: random(in: 0...400), errno: EIO, partialIsDurable: true)
+                host.powerCutArmed = true
+                trace("\(host.id): power fails during its next write")
             case 0:
                 host.fileSystem.injectSyncFailure(errno: EIO)
                 trace("\(host.id): next fsync fails")

@@ -70,7 +70,7 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         processCrashRate = pick(0.0...0.004)
         powerLossRate = pick(0.0...0.003)
         clusterPowerLossRate = pick(0.0...0.0006)
-        storageFaultRate = pick(0.0...0.002)
+        storageFaultRate = pick(0.0...0.006)
         downtimeTicks = 5...pick(20...200)
         maxClockSkewMilliseconds = Int64(pick(0...600_000))
         clockJumpRate = pick(0.0...0.002)

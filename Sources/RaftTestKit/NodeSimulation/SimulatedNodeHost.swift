@@ -16,6 +16,8 @@ final class SimulatedNodeHost: NodeEnvironment {
     var downUntil: Int?
     /// A storage failure was seen and a restart is scheduled.
     var failureHandled = false
+    /// A write cut that stands for a power failure mid-write is armed: when it fires, the machine loses power.
+    var powerCutArmed = false
     var clockSkewMilliseconds: Int64 = 0
 
     init(id: NodeID, simulation: NodeSimulation) {
