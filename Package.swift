@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftRuntime", targets: ["RaftRuntime"]),
         .library(name: "RaftKV", targets: ["RaftKV"]),
+        .library(name: "RaftLockService", targets: ["RaftLockService"]),
         .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
         .executable(name: "raftd", targets: ["raftd"]),
         .executable(name: "raftctl", targets: ["raftctl"]),
@@ -29,6 +30,8 @@ let package = Package(
         // The deterministic node runtime: core, storage, a state machine and waiting clients on one loop, with the
         // world (network, clocks, background work) behind an environment. raftd and the simulator both run it.
         .target(name: "RaftRuntime", dependencies: ["RaftCore", "RaftStorage"]),
+        // An example state machine for the runtime: a replicated lock service with fencing tokens.
+        .target(name: "RaftLockService", dependencies: ["RaftCore", "RaftRuntime"]),
         // Byte formats shared by peers and clients: bounds-checked reader/writer, the peer frame codec.
         .target(name: "RaftWire", dependencies: ["RaftCore"]),
         // The replicated key-value state machine with exactly-once client sessions.
@@ -75,6 +78,8 @@ let package = Package(
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(
             name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit"]),
+        .testTarget(
+            name: "RaftLockServiceTests", dependencies: ["RaftLockService", "RaftRuntime", "RaftStorage", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
         // GNU readline (apt: libreadline-dev) behind a shim header with setters Swift 6 strict concurrency accepts.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
