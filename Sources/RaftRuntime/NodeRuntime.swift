@@ -294,17 +294,22 @@ public final class NodeRuntime<Machine: StateMachine> {
     func enterStorageFailure(_ reason: String) {
         storageFailure = reason
         environment?.storageFailed(reason)
-        // Writes already appended or forwarded may still commit elsewhere: their outcome is unknown.
+        failEveryPendingRequest(
+            write: .outcomeUnknown("storage failed while the write was in flight: \(reason)"),
+            read: .storageFailed(reason))
+    }
+
+    /// Answers every waiting request, in key order. Writes get `write`: one already appended or forwarded may
+    /// still commit elsewhere, so its outcome is unknown (504), never "unavailable" (503: not applied).
+    private func failEveryPendingRequest(write writeError: ClientError, read readError: ClientError) {
         let writes = pendingWrites
         let reads = pendingReads
         pendingWrites.removeAll()
         pendingWriteIndexes.removeAll()
         pendingReads.removeAll()
         readsAwaitingApply.removeAll()
-        for (_, write) in writes.sorted(by: { $0.key < $1.key }) {
-            write.completion(.failure(.outcomeUnknown("storage failed while the write was in flight: \(reason)")))
-        }
-        for (_, read) in reads.sorted(by: { $0.key < $1.key }) { read.completion(.failure(.storageFailed(reason))) }
+        for (_, write) in writes.sorted(by: { $0.key < $1.key }) { write.completion(.failure(writeError)) }
+        for (_, read) in reads.sorted(by: { $0.key < $1.key }) { read.completion(.failure(readError)) }
     }
 
     // MARK: - Stopping
@@ -328,20 +333,9 @@ public final class NodeRuntime<Machine: StateMachine> {
     public func stop() {
         guard !stopped else { return }
         stopped = true
-        // A pending write was appended here or forwarded to the leader: it may commit after we stop, so its outcome
-        // is unknown (504), never "unavailable" (503), which tells the client it was not applied.
-        let writes = pendingWrites
-        let reads = pendingReads
-        pendingWrites.removeAll()
-        pendingWriteIndexes.removeAll()
-        pendingReads.removeAll()
-        readsAwaitingApply.removeAll()
-        for (_, write) in writes.sorted(by: { $0.key < $1.key }) {
-            write.completion(.failure(.outcomeUnknown("the node shut down while the write was in flight")))
-        }
-        for (_, read) in reads.sorted(by: { $0.key < $1.key }) {
-            read.completion(.failure(.unavailable("the node is shutting down")))
-        }
+        failEveryPendingRequest(
+            write: .outcomeUnknown("the node shut down while the write was in flight"),
+            read: .unavailable("the node is shutting down"))
         answerSnapshotWaiters(.failure(.unavailable("the node stopped while taking a snapshot")))
         storage.close()
     }

@@ -57,6 +57,14 @@ func elect(_ runtime: NodeRuntime<KVStore>) {
     }
 }
 
+/// The context of the first ReadIndex request among `messages`.
+func forwardedReadContext(in messages: [Message]) -> ReadContext? {
+    messages.compactMap { message -> ReadContext? in
+        if case .readIndex(let context) = message.body { return context }
+        return nil
+    }.first
+}
+
 @Suite("Node runtime")
 struct NodeRuntimeTests {
     /// Issue 8, defect 4: after the WAL's fsync failed, a linearizable read trapped the node (`readIndex` with a
@@ -121,11 +129,7 @@ struct NodeRuntimeTests {
         node.flush()
         node.linearizableRead { _ in }
         node.flush()
-        let oldContext = try #require(
-            firstEnvironment.sent.compactMap { message -> ReadContext? in
-                if case .readIndex(let context) = message.body { return context }
-                return nil
-            }.first)
+        let oldContext = try #require(forwardedReadContext(in: firstEnvironment.sent))
         node.stop()
 
         // Restart (a new process: a new seed), follow the same leader, forward a new read.
@@ -136,11 +140,7 @@ struct NodeRuntimeTests {
         var released = false
         node.linearizableRead { _ in released = true }
         node.flush()
-        let newContext = try #require(
-            secondEnvironment.sent.compactMap { message -> ReadContext? in
-                if case .readIndex(let context) = message.body { return context }
-                return nil
-            }.first)
+        let newContext = try #require(forwardedReadContext(in: secondEnvironment.sent))
         #expect(newContext != oldContext, "the same read context in two starts")
 
         // The old answer arrives late.
