@@ -55,7 +55,8 @@ import Testing
                 + " \(t.powerLosses) power losses (\(t.clusterPowerLosses) of every node), \(t.storageFailures)"
                 + " storage failures, \(t.partitions) partitions, \(t.clockJumps) clock jumps,"
                 + " \(t.snapshotsTaken) snapshots taken, \(t.snapshotsInstalled) installed, \(t.completed) of"
-                + " \(t.operations) client operations answered, \(t.inconclusiveKeys) keys inconclusive;"
+                + " \(t.operations) client operations answered, \(t.staleReads) stale reads,"
+                + " \(t.inconclusiveKeys) keys inconclusive;"
                 + " slowest convergence \(sweep.slowestConvergence.ticks) ticks (seed \(sweep.slowestConvergence.seed))"
         )
         #expect(sweep.failures.isEmpty)

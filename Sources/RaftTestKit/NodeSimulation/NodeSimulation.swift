@@ -331,7 +331,29 @@ public final class NodeSimulation {
         }
     }
 
+    /// A stale read (`?consistency=stale`): the node's local state, at once. It promises no recency, so it is not
+    /// in the linearizability history; it must still return a value some client wrote to that key, or nothing.
+    private func staleRead(client index: Int) {
+        let key = "k\(random(in: 0...(options.keyCount - 1)))"
+        let host = hosts[random(in: 0...(hosts.count - 1))]
+        guard let runtime = host.runtime, runtime.isServing else { return }
+        stats.staleReads += 1
+        guard let value = runtime.stateMachine.store.value(for: Array(key.utf8)) else { return }
+        let written = history.contains { operation in
+            guard operation.key == key else { return false }
+            switch operation.kind {
+            case .put(let put): return put == value
+            case .compareAndSet(_, let new): return new == value
+            default: return false
+            }
+        }
+        if !written {
+            violations.append("a stale read of \(key) on \(host.id) returned \(KVOperation.text(value)), never written")
+        }
+    }
+
     private func begin(client index: Int) {
+        if chance(0.1) { return staleRead(client: index) }
         clients[index].operationCount += 1
         let number = clients[index].operationCount
         let key = "k\(random(in: 0...(options.keyCount - 1)))"
@@ -563,6 +585,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
     public var completed = 0
     public var abandoned = 0
     public var failedAttempts = 0
+    public var staleReads = 0
     public var applications = 0
     public var inconclusiveKeys = 0
     public var convergenceTicks: Int?
@@ -584,6 +607,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
         total.operations += run.operations
         total.completed += run.completed
         total.abandoned += run.abandoned
+        total.staleReads += run.staleReads
         total.inconclusiveKeys += run.inconclusiveKeys
     }
 }
