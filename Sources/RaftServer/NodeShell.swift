@@ -32,6 +32,8 @@ final class NodeShell: @unchecked Sendable {
     let logger: Logger
     let sink: LogSink
     let storage: NodeStorage
+    /// Set at the end of `init` (the runtime's environment is this shell, so it cannot exist before it); never nil
+    /// after that.
     private var runtime: NodeRuntime<KVStore>!
     var transport: PeerTransport?
 

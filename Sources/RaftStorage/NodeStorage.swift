@@ -140,9 +140,11 @@ public final class NodeStorage {
     public func close() {
         if let activeFile {
             if hardStateWritePending && failure == nil {
-                var records: [UInt8] = []
-                WALFormat.appendHardState(hardState, to: &records)
-                try? writeBatch(records)
+                var batch: [UInt8] = []
+                let start = WALFormat.beginBatch(into: &batch)
+                WALFormat.appendHardState(hardState, to: &batch)
+                WALFormat.finishBatch(startingAt: start, in: &batch)
+                try? writeBatch(batch)
             }
             fileSystem.close(activeFile)
         }
@@ -270,12 +272,6 @@ public final class NodeStorage {
                     "entries not contiguous at \(newEntries[position].index)")
             }
         }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(newEntries.reduce(64) { $0 + $1.data.count + 29 })
-        if let snapshot {
-            WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
-        }
-        for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
         let mustSync =
             snapshot != nil || !newEntries.isEmpty
             || newHardState.map { $0.term != hardState.term || $0.vote != hardState.vote } == true
@@ -286,9 +282,17 @@ public final class NodeStorage {
             }
             return
         }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(newEntries.reduce(76) { $0 + $1.data.count + 29 })
+        let batchStart = WALFormat.beginBatch(into: &buffer)
+        if let snapshot {
+            WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
+        }
+        for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
         if let state = newHardState ?? (hardStateWritePending ? hardState : nil) {
             WALFormat.appendHardState(state, to: &buffer)
         }
+        WALFormat.finishBatch(startingAt: batchStart, in: &buffer)
         do {
             // The snapshot file must be durable before the WAL says the log restarts after it.
             if let snapshot { try writeSnapshotFile(snapshot) }
@@ -357,9 +361,9 @@ public final class NodeStorage {
 
     private var syncs: Bool { options.syncPolicy == .always }
 
-    /// Writes `records` as one batch and syncs (with ``SyncPolicy/always``): the only way anything reaches the WAL.
-    private func writeBatch(_ records: [UInt8]) throws {
-        let buffer = WALFormat.batch(records)
+    /// Writes one batch record (``WALFormat/beginBatch(into:)``) and syncs (with ``SyncPolicy/always``): the only
+    /// way anything reaches the WAL.
+    private func writeBatch(_ buffer: [UInt8]) throws {
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
@@ -378,9 +382,9 @@ public final class NodeStorage {
     private func startSegment(sequence: UInt64) throws {
         let path = joinPath(options.directory, WALFormat.segmentName(sequence: sequence))
         var bytes = WALFormat.segmentHeader(clusterID: options.clusterID, nodeID: options.nodeID, sequence: sequence)
-        var records: [UInt8] = []
-        WALFormat.appendHardState(hardState, to: &records)
-        bytes += WALFormat.batch(records)
+        let batchStart = WALFormat.beginBatch(into: &bytes)
+        WALFormat.appendHardState(hardState, to: &bytes)
+        WALFormat.finishBatch(startingAt: batchStart, in: &bytes)
         let file = try fileSystem.open(path, options: .createNew)
         do {
             try fileSystem.write(file, at: 0, bytes: bytes)

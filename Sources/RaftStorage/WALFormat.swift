@@ -138,14 +138,14 @@ enum WALFormat {
         finishRecord(startingAt: start, in: &buffer)
     }
 
-    /// Wraps `records` (encoded records) in one batch record: one write, one checksum.
-    static func batch(_ records: [UInt8]) -> [UInt8] {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(recordHeaderBytes + records.count)
-        let start = beginRecord(.batch, into: &buffer)
-        buffer.append(contentsOf: records)
+    /// Starts a batch record in `buffer` (one write, one checksum): append its records, then ``finishBatch``.
+    static func beginBatch(into buffer: inout [UInt8]) -> Int {
+        beginRecord(.batch, into: &buffer)
+    }
+
+    /// Closes the batch begun at `start`: its length and checksum cover every record appended since.
+    static func finishBatch(startingAt start: Int, in buffer: inout [UInt8]) {
         finishRecord(startingAt: start, in: &buffer, limit: maxBatchPayloadBytes)
-        return buffer
     }
 
     static func appendLogReset(index: LogIndex, term: Term, to buffer: inout [UInt8]) {
