@@ -43,6 +43,64 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     public var storage: String
     public var leadTransferee: String?
     public var peers: [Peer]
+    /// This node's disk, as it last measured it (nil before the first measurement).
+    public var disk: Disk?
+    /// The alarms in force as this node knows them: its own and those its peers reported, sorted by node.
+    public var alarms: [Alarm] = []
+
+    /// Free space of the file system holding the data directory, what the WAL and snapshots take, the alarm's
+    /// thresholds, and how the disk's syncs have behaved.
+    public struct Disk: Sendable, Codable, Hashable {
+        public var freeBytes: UInt64
+        public var totalBytes: UInt64
+        /// Bytes in WAL segments and snapshot files.
+        public var usedBytes: UInt64
+        /// The space alarm is raised when `freeBytes` falls below this (0: no free-space alarm).
+        public var alarmBelowFreeBytes: UInt64
+        /// The space alarm is raised when `usedBytes` exceeds this (nil: no quota).
+        public var quotaBytes: UInt64?
+        /// Syncs that took longer than `slowSyncThresholdMilliseconds` since the node started.
+        public var slowSyncs: UInt64
+        public var slowSyncThresholdMilliseconds: Int
+        /// A delay injected before every sync (`raftctl slow-disk`); 0 when the disk is not slowed.
+        public var syncDelayMilliseconds: Int
+
+        public init(
+            freeBytes: UInt64, totalBytes: UInt64, usedBytes: UInt64, alarmBelowFreeBytes: UInt64, quotaBytes: UInt64?,
+            slowSyncs: UInt64 = 0, slowSyncThresholdMilliseconds: Int = 1_000, syncDelayMilliseconds: Int = 0
+        ) {
+            self.freeBytes = freeBytes
+            self.totalBytes = totalBytes
+            self.usedBytes = usedBytes
+            self.alarmBelowFreeBytes = alarmBelowFreeBytes
+            self.quotaBytes = quotaBytes
+            self.slowSyncs = slowSyncs
+            self.slowSyncThresholdMilliseconds = slowSyncThresholdMilliseconds
+            self.syncDelayMilliseconds = syncDelayMilliseconds
+        }
+    }
+
+    /// A condition that stops the cluster from taking writes, or part of it from working.
+    public struct Alarm: Sendable, Codable, Hashable {
+        /// The node the alarm is about.
+        public var node: String
+        /// `no_space` (free space below the threshold, or the quota exceeded) or `storage_failed` (a WAL write or
+        /// sync failed; the node exits and is restarted).
+        public var kind: String
+        public var message: String
+        /// Free bytes on that node's disk, for `no_space`.
+        public var freeBytes: UInt64?
+        /// When this node learned of it (UTC).
+        public var since: String
+
+        public init(node: String, kind: String, message: String, freeBytes: UInt64?, since: String) {
+            self.node = node
+            self.kind = kind
+            self.message = message
+            self.freeBytes = freeBytes
+            self.since = since
+        }
+    }
 
     public init(
         id: String, clusterID: String, pid: Int, role: String, term: UInt64, leader: String?, vote: String?,
