@@ -4,6 +4,7 @@ import NIOHTTP1
 import RaftCore
 import RaftKV
 import RaftRuntime
+import RaftWire
 
 /// Serves the client API (`/v1/kv/{key}`, `/v1/status`) on one HTTP/1.1 connection.
 ///
@@ -208,6 +209,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     private func respondFailure(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ error: any Error) {
+        if let refusal = error as? WriteRefusal {
+            return respondRefusal(context, head, refusal)
+        }
         switch error as? ClientError {
         case .unavailable(let reason):
             respond(context, head, .serviceUnavailable, error: ("unavailable", reason), retryAfter: true)
@@ -226,6 +230,33 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             respond(context, head, .serviceUnavailable, error: ("storage_failed", reason), retryAfter: true)
         case nil:
             respond(context, head, .internalServerError, error: ("internal", "\(error)"))
+        }
+    }
+
+    /// 507 `no_space` or 503 `storage_failed`, with the nodes at fault: `"nodes": [{"id", "freeBytes",
+    /// "alarmBelowFreeBytes", "message"}]` beside `error`. Nothing was applied.
+    private func respondRefusal(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ refusal: WriteRefusal) {
+        func nodesJSON(_ nodes: [NodeHealth]) -> String {
+            let items = nodes.map { health in
+                "{\"id\":\"\(health.from)\",\"freeBytes\":\(health.freeBytes),"
+                    + "\"alarmBelowFreeBytes\":\(health.alarmBelowFreeBytes),\"message\":\"\(Self.jsonEscape(health.message))\"}"
+            }
+            return "\"nodes\":[" + items.joined(separator: ",") + "]"
+        }
+        switch refusal {
+        case .noSpace(let nodes):
+            let described = nodes.map { "\($0.from) (\(ByteSizeText.format($0.freeBytes)) free)" }
+            let message =
+                "the space alarm is raised on \(described.joined(separator: ", ")): the cluster refuses writes until"
+                + " space is freed; nothing was applied; reads still work"
+            let json = Self.errorJSON("no_space", message, extra: nodesJSON(nodes))
+            respond(context, head, .insufficientStorage, json: json)
+        case .storageFailed(let nodes):
+            let message =
+                "the storage of \(nodes.map(\.from.description).joined(separator: ", ")) failed (they restart);"
+                + " no write can commit now; nothing was applied"
+            let json = Self.errorJSON("storage_failed", message, extra: nodesJSON(nodes))
+            respond(context, head, .serviceUnavailable, json: json, headers: [("Retry-After", "1")])
         }
     }
 
@@ -314,10 +345,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         return encoder
     }()
 
-    /// `{"error":{"code","message"}}`, with `"replayed":bool` beside `error` when given.
-    static func errorJSON(_ code: String, _ message: String, replayed: Bool? = nil) -> String {
+    /// `{"error":{"code","message"}}`, with `"replayed":bool` beside `error` when given, and `extra` (JSON members)
+    /// after it.
+    static func errorJSON(_ code: String, _ message: String, replayed: Bool? = nil, extra: String? = nil) -> String {
         let replayedField = replayed.map { ",\"replayed\":\($0)" } ?? ""
-        return "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}\(replayedField)}"
+        let extraFields = extra.map { "," + $0 } ?? ""
+        return
+            "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}\(replayedField)\(extraFields)}"
     }
 
     static func jsonEscape(_ text: String) -> String {

@@ -54,6 +54,16 @@ public struct NodeConfiguration: Sendable {
     public var maxValueBytes = 1 << 20
     public var requestTimeoutMilliseconds = 5_000
     public var logLevel: String = "info"
+    /// The space alarm is raised when the data directory's file system has less free space than this (0: never)…
+    public var alarmMinimumFreeBytes: UInt64 = 256 << 20
+    /// …or less than this share of its size, in percent (0: never); the larger of the two applies.
+    public var alarmMinimumFreePercent: UInt64 = 5
+    /// The space alarm is raised when the WAL and snapshots take more than this (nil: no quota).
+    public var quotaBackendBytes: UInt64?
+    /// A WAL write or sync that fails ends the process with ``NodeConfiguration/storageFailureExitStatus`` (true
+    /// in raftd, so that a supervisor restarts it and recovery repairs the log); false only for embedders that
+    /// restart the node themselves.
+    public var exitOnStorageFailure = true
     /// Seeds election jitter; raftd draws it from the system's random source unless given.
     public var randomSeed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
@@ -73,6 +83,9 @@ public struct NodeConfiguration: Sendable {
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
+
+    /// raftd's exit status after a storage failure (`EX_IOERR` of sysexits.h), documented in raftd(8).
+    public static let storageFailureExitStatus: Int32 = 74
 
     public static let maxSocketPathBytes = AdminProtocol.maxSocketPathBytes
 
@@ -99,6 +112,7 @@ public struct NodeConfiguration: Sendable {
         if segmentSizeBytes < 4096 { return "the segment size must be at least 4096 bytes" }
         if maxKeyBytes < 1 || maxValueBytes < 1 { return "key and value limits must be positive" }
         if requestTimeoutMilliseconds < 1 { return "the request timeout must be positive" }
+        if alarmMinimumFreePercent > 90 { return "the free-space alarm share must be at most 90 percent" }
         return nil
     }
 

@@ -34,7 +34,7 @@ final class NodeShell: @unchecked Sendable {
     let storage: NodeStorage
     /// Set at the end of `init` (the runtime's environment is this shell, so it cannot exist before it); never nil
     /// after that.
-    private var runtime: NodeRuntime<KVStore>!
+    private(set) var runtime: NodeRuntime<KVStore>!
     var transport: PeerTransport?
 
     private var flushScheduled = false
@@ -45,6 +45,12 @@ final class NodeShell: @unchecked Sendable {
     private var eventSubscribers: [UInt64: @Sendable (EventRecord) -> Void] = [:]
     private var entrySubscribers: [UInt64: @Sendable ([Entry]) -> Void] = [:]
     private var nextSubscriber: UInt64 = 0
+    /// The disk and the alarms this node knows of (see NodeShell+Disk.swift).
+    var spaceAlarm: SpaceAlarm
+    var diskReading: DiskReading?
+    var lastFreeSpaceCheckNanoseconds: UInt64 = 0
+    var clusterAlarms = ClusterAlarms()
+    var healthTicker: RepeatedTask?
 
     init(loop: EventLoop, config: NodeConfiguration, storage: NodeStorage, sink: LogSink, logger: Logger) throws {
         self.loop = loop
@@ -52,6 +58,9 @@ final class NodeShell: @unchecked Sendable {
         self.storage = storage
         self.sink = sink
         self.logger = logger
+        self.spaceAlarm = SpaceAlarm(
+            minimumFreeBytes: config.alarmMinimumFreeBytes, minimumFreePercent: config.alarmMinimumFreePercent,
+            quotaBytes: config.quotaBackendBytes)
         let state = storage.recovery.state
         let options = RuntimeOptions(
             raft: config.raftConfig,
@@ -91,6 +100,13 @@ final class NodeShell: @unchecked Sendable {
         loop.execute {
             let tick = TimeAmount.milliseconds(Int64(self.config.tickMilliseconds))
             self.ticker = self.loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in self.onTick() }
+            self.measureDisk(full: true)
+            self.healthTicker = self.loop.scheduleRepeatedTask(
+                initialDelay: Self.healthInterval, delay: Self.healthInterval
+            ) { _ in
+                self.measureDisk(full: true)
+                self.broadcastHealth()
+            }
             self.scheduleFlush()
         }
     }
@@ -131,6 +147,7 @@ final class NodeShell: @unchecked Sendable {
             }
             return promise.futureResult.map {
                 self.ticker?.cancel()
+                self.healthTicker?.cancel()
                 self.runtime.stop()
             }
         }
@@ -169,10 +186,13 @@ final class NodeShell: @unchecked Sendable {
     /// Proposes a write; the future completes when it is applied here (or fails).
     func write(_ build: KVCommand) -> EventLoopFuture<KVApplyResult> {
         loop.flatSubmit {
+            if let refusal = self.writeRefusal() { return self.loop.makeFailedFuture(refusal) }
             let promise = self.loop.makePromise(of: KVApplyResult.self)
             self.runtime.propose(
                 { proposal, now in build.encoded(as: proposal, at: now) },
-                completion: { promise.completeWith($0.mapError { $0 as any Error }) })
+                completion: { result in
+                    promise.completeWith(result.mapError { self.explain($0) })
+                })
             self.scheduleFlush()
             return promise.futureResult
         }
@@ -239,6 +259,9 @@ final class NodeShell: @unchecked Sendable {
     private func flush() {
         flushScheduled = false
         runtime.flush()
+        // Free space is checked after writing, at most every 10 ms: a node filling its disk at full speed must
+        // raise the alarm well before the disk is full, not at the next half-second report.
+        if Self.monotonicNanoseconds() - lastFreeSpaceCheckNanoseconds >= 10_000_000 { measureDisk(full: false) }
     }
 
     // MARK: - Events and observation
@@ -246,9 +269,15 @@ final class NodeShell: @unchecked Sendable {
     private func record(_ event: RaftEvent, term: Term) {
         sink.setTerm(term)
         let (kind, detail) = Self.describe(event)
+        recordEvent(kind: kind, detail: detail, term: term)
+    }
+
+    /// Records an event of this node (a core event, or one of raftd's own such as an alarm) for `events`.
+    func recordEvent(kind: String, detail: String, term: Term? = nil, level: Logger.Level = .info) {
+        let term = term ?? runtime.raft.currentTerm
         let record = EventRecord(
             time: LogSink.timestamp(), node: config.nodeID.description, term: term.rawValue, kind: kind, detail: detail)
-        logger.info("\(kind): \(detail)")
+        logger.log(level: level, "\(kind): \(detail)")
         recentEvents.append(record)
         if recentEvents.count > 1_000 { recentEvents.removeFirst(recentEvents.count - 1_000) }
         for subscriber in eventSubscribers.values { subscriber(record) }
@@ -337,7 +366,8 @@ final class NodeShell: @unchecked Sendable {
             keys: runtime.stateMachine.count, clientURL: "http://\(config.clientListen)",
             peerAddress: config.peerListen.description,
             storage: runtime.storageFailure.map { "failed: \($0)" } ?? "ok",
-            leadTransferee: status.leadTransferee?.description, peers: peers)
+            leadTransferee: status.leadTransferee?.description, peers: peers, disk: diskStatus,
+            alarms: clusterAlarms.statusAlarms(nowMilliseconds: Self.monotonicMilliseconds()))
     }
 
     static func wallClockMilliseconds() -> UInt64 {
@@ -379,12 +409,18 @@ extension NodeShell: NodeEnvironment {
     }
 
     func storageFailed(_ reason: String) {
-        logger.critical("storage failed; this node accepts no more writes: \(reason)")
+        handleStorageFailure(reason)
     }
 }
 
 /// A problem that stops raftd from starting, with a message that says what to do.
 public struct StartupError: Error, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// raftd's exit status: 1, or ``NodeConfiguration/storageFailureExitStatus`` when the data directory could
+    /// not be written.
+    public var exitStatus: Int32
+    public init(_ description: String, exitStatus: Int32 = 1) {
+        self.description = description
+        self.exitStatus = exitStatus
+    }
 }

@@ -82,7 +82,13 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             reassemble(chunk)
-        case (.message, nil), (.snapshotChunk, nil):
+        case (.health(let health), let peer?):
+            guard health.from == peer, health.to == shell.config.nodeID else {
+                refuse(context, "health report \(health.from)->\(health.to) on the connection from \(peer)")
+                return
+            }
+            shell.healthReported(health)
+        case (.message, nil), (.snapshotChunk, nil), (.health, nil):
             refuse(context, "message before handshake from \(remote(context))")
         case (.handshake, _?):
             refuse(context, "second handshake from \(remote(context))")
@@ -240,6 +246,18 @@ final class PeerTransport: @unchecked Sendable {
             } else {
                 enqueue(buffer, on: link)
             }
+        }
+    }
+
+    /// Sends this node's health report to every peer it may talk to (not across a cut), best effort: a report is
+    /// dropped rather than queued behind a backlog. Called on the shell's loop.
+    func sendHealth(_ make: (NodeID) -> NodeHealth, skipping blocked: Set<NodeID>) {
+        guard !closed else { return }
+        for (peer, link) in links where !blocked.contains(peer) {
+            guard let channel = link.channel, channel.isWritable else { continue }
+            var buffer = channel.allocator.buffer(capacity: 64)
+            buffer.writeBytes(codec.encode(.health(make(peer))))
+            channel.writeAndFlush(buffer, promise: nil)
         }
     }
 

@@ -78,6 +78,23 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Largest value, in bytes.")
     var maxValueBytes: Int = 1 << 20
 
+    @Option(
+        name: .long,
+        help:
+            "Raise the space alarm (writes refused with 507 no_space) when the data directory's file system has less free space than this, e.g. 256MiB (0: never)."
+    )
+    var minFreeSpace: String = "256MiB"
+
+    @Option(
+        name: .long,
+        help: "…or less free space than this percentage of its size (0: never); the larger threshold applies.")
+    var minFreePercent: Int = 5
+
+    @Option(
+        name: .long,
+        help: "Raise the space alarm when the WAL and snapshots take more than this, e.g. 2GiB (0: no quota).")
+    var quotaBackendBytes: String = "0"
+
     @Option(name: .long, help: "Time a client request may wait before it is answered 504, e.g. 5s.")
     var requestTimeout: String = "5s"
 
@@ -99,6 +116,13 @@ public struct RaftdCommand: ParsableCommand {
         do {
             server = try RaftdServer.start(configuration)
         } catch let error as StartupError {
+            if error.exitStatus != 1 {
+                // Storage that cannot be written (a full disk, an I/O error) is a storage failure like one in
+                // service: its own status, so that a supervisor retries with backoff instead of giving up.
+                let line = "Error: \(error.description)\n"
+                _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+                Glibc.exit(error.exitStatus)
+            }
             throw ValidationErrorLike(message: error.description)
         }
         server.runUntilSignalled()
@@ -163,6 +187,18 @@ public struct RaftdCommand: ParsableCommand {
         case "never": config.syncPolicy = .never
         default: throw ValidationError("--fsync must be always or never, not \"\(fsync)\"")
         }
+        guard let minimumFree = ByteSizeText.bytes(minFreeSpace) else {
+            throw ValidationError("--min-free-space must be a size like 256MiB, not \"\(minFreeSpace)\"")
+        }
+        guard (0...90).contains(minFreePercent) else {
+            throw ValidationError("--min-free-percent must be between 0 and 90, not \(minFreePercent)")
+        }
+        guard let quota = ByteSizeText.bytes(quotaBackendBytes) else {
+            throw ValidationError("--quota-backend-bytes must be a size like 2GiB, not \"\(quotaBackendBytes)\"")
+        }
+        config.alarmMinimumFreeBytes = minimumFree
+        config.alarmMinimumFreePercent = UInt64(minFreePercent)
+        config.quotaBackendBytes = quota == 0 ? nil : quota
         config.snapshotThresholdEntries = snapshotThreshold
         config.retainedSnapshots = snapshotRetain
         config.segmentSizeBytes = segmentSize

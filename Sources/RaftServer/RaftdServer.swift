@@ -56,6 +56,10 @@ public final class RaftdServer: Sendable {
         let storage: NodeStorage
         do {
             storage = try NodeStorage(options: config.storageOptions)
+        } catch let error as StorageError {
+            var status: Int32 = 1
+            if case .io = error { status = NodeConfiguration.storageFailureExitStatus }
+            throw StartupError("cannot open the data directory \(config.dataDirectory): \(error)", exitStatus: status)
         } catch {
             throw StartupError("cannot open the data directory \(config.dataDirectory): \(error)")
         }

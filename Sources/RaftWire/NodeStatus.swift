@@ -105,7 +105,8 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     public init(
         id: String, clusterID: String, pid: Int, role: String, term: UInt64, leader: String?, vote: String?,
         commitIndex: UInt64, appliedIndex: UInt64, lastLogIndex: UInt64, firstLogIndex: UInt64, snapshotIndex: UInt64,
-        keys: Int, clientURL: String, peerAddress: String, storage: String, leadTransferee: String?, peers: [Peer]
+        keys: Int, clientURL: String, peerAddress: String, storage: String, leadTransferee: String?, peers: [Peer],
+        disk: Disk? = nil, alarms: [Alarm] = []
     ) {
         self.id = id
         self.clusterID = clusterID
@@ -125,5 +126,7 @@ public struct NodeStatus: Sendable, Codable, Hashable {
         self.storage = storage
         self.leadTransferee = leadTransferee
         self.peers = peers
+        self.disk = disk
+        self.alarms = alarms
     }
 }

@@ -12,6 +12,43 @@ public enum PeerFrame: Sendable, Hashable {
     /// One piece of an InstallSnapshot too large for one frame; the receiver reassembles the pieces in order and
     /// delivers a single InstallSnapshot once the checksum of the whole matches.
     case snapshotChunk(SnapshotChunk)
+    /// How the sender's disk is doing, sent to every peer twice a second and at once when it changes; not part of
+    /// the consensus protocol (the core never sees it).
+    case health(NodeHealth)
+}
+
+/// A node's report of its own disk, so that every node can refuse writes while any member is out of space and
+/// name the members whose storage failed.
+public struct NodeHealth: Sendable, Hashable {
+    public enum State: UInt8, Sendable {
+        case ok = 0
+        /// The space alarm is raised on the sender: free space under its threshold, or its quota exceeded.
+        case noSpace = 1
+        /// A WAL write or sync failed on the sender; it is about to exit.
+        case storageFailed = 2
+    }
+
+    public var from: NodeID
+    public var to: NodeID
+    public var state: State
+    public var freeBytes: UInt64
+    /// The free-space threshold of the sender's alarm (0: none).
+    public var alarmBelowFreeBytes: UInt64
+    /// Why, in the sender's words (empty when `ok`); at most ``maxMessageBytes``.
+    public var message: String
+
+    public static let maxMessageBytes = 1024
+
+    public init(
+        from: NodeID, to: NodeID, state: State, freeBytes: UInt64, alarmBelowFreeBytes: UInt64, message: String
+    ) {
+        self.from = from
+        self.to = to
+        self.state = state
+        self.freeBytes = freeBytes
+        self.alarmBelowFreeBytes = alarmBelowFreeBytes
+        self.message = message
+    }
 }
 
 /// A piece of a snapshot in transfer. Invariants: pieces of one transfer share `metadata`, `totalBytes` and
@@ -88,6 +125,7 @@ public struct PeerFrameCodec: Sendable {
         case readIndexResponse = 11
         case transferLeader = 12
         case snapshotChunk = 13
+        case health = 14
     }
 
     /// The frame, length prefix included.
@@ -117,6 +155,15 @@ public struct PeerFrameCodec: Sendable {
             w.write(c.offsetBytes)
             w.write(c.checksum)
             w.writeBlob(c.bytes)
+        case .health(let h):
+            w.write(FrameType.health.rawValue)
+            w.write(h.from.rawValue)
+            w.write(h.to.rawValue)
+            w.write(UInt64(0))
+            w.write(h.state.rawValue)
+            w.write(h.freeBytes)
+            w.write(h.alarmBelowFreeBytes)
+            w.writeBlob(Array(h.message.utf8.prefix(NodeHealth.maxMessageBytes)))
         }
         w.patch(UInt32(w.bytes.count - 4), at: 0)
         return w.bytes
@@ -244,9 +291,21 @@ public struct PeerFrameCodec: Sendable {
                     metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters), totalBytes: total,
                     offsetBytes: offset, checksum: checksum, bytes: bytes))
         }
+        if type == .health {
+            let rawState = try r.read(UInt8.self)
+            guard let state = NodeHealth.State(rawValue: rawState) else { throw .invalid("health state \(rawState)") }
+            let free = try r.read(UInt64.self)
+            let threshold = try r.read(UInt64.self)
+            let message = try r.readBlob(limit: NodeHealth.maxMessageBytes, what: "health message")
+            try r.expectEnd()
+            return .health(
+                NodeHealth(
+                    from: from, to: to, state: state, freeBytes: free, alarmBelowFreeBytes: threshold,
+                    message: String(decoding: message, as: UTF8.self)))
+        }
         let body: Message.Body
         switch type {
-        case .handshake, .snapshotChunk:
+        case .handshake, .snapshotChunk, .health:
             preconditionFailure("handled above")
         case .requestVote:
             body = .requestVote(

@@ -16,6 +16,11 @@ public struct NodeView: Sendable, Codable {
     public var clientURL: String
     public var blockedIn: [String]
     public var blockedOut: [String]
+    /// `ok`, or `failed: why` (nil when the node does not answer).
+    public var storage: String?
+    public var disk: NodeStatus.Disk?
+    /// The alarms this node knows of (its own and its peers').
+    public var alarms: [NodeStatus.Alarm] = []
 }
 
 /// The `status --json` document.
@@ -23,6 +28,42 @@ public struct ClusterView: Sendable, Codable {
     public var leader: String?
     public var term: UInt64?
     public var nodes: [NodeView]
+    /// Every alarm any answering node knows of, one per node and kind.
+    public var alarms: [NodeStatus.Alarm] = []
+
+    /// The lines printed under the status table: one per alarm, failed storage, paused or crashed node.
+    public var warnings: [String] {
+        var lines: [String] = []
+        for alarm in alarms {
+            switch alarm.kind {
+            case "no_space":
+                lines.append(
+                    "warning: \(alarm.node) is out of space: \(alarm.message); the cluster refuses writes (507 no_space)"
+                )
+            case "storage_failed":
+                lines.append(
+                    "warning: \(alarm.node) storage failed: \(alarm.message); it exits with status 74 and is restarted")
+            default:
+                lines.append("warning: \(alarm.node) \(alarm.kind): \(alarm.message)")
+            }
+        }
+        for node in nodes {
+            switch node.process {
+            case .paused:
+                lines.append(
+                    "warning: \(node.id) is paused: it neither ticks nor answers (`raftctl resume \(node.id)`)")
+            case .crashed:
+                lines.append("warning: \(node.id) crashed: it exited on its own; the supervisor restarts it")
+            default:
+                if let storage = node.storage, storage != "ok",
+                    !alarms.contains(where: { $0.node == node.id && $0.kind == "storage_failed" })
+                {
+                    lines.append("warning: \(node.id) storage \(storage)")
+                }
+            }
+        }
+        return lines
+    }
 }
 
 /// Operations on a local cluster through its directory, its nodes' admin sockets and their processes.
@@ -206,7 +247,7 @@ public struct ClusterController: Sendable {
             raftd, "--id", node.id, "--peers", spec.peerList, "--cluster-id", spec.clusterID, "--data-dir",
             directory.nodeDirectory(node.id), "--client-listen", "\(spec.host):\(node.clientPort)",
             "--election-timeout", spec.electionTimeout, "--heartbeat", spec.heartbeat, "--fsync", spec.fsync,
-        ]
+        ] + (access(directory.configPath(node.id), R_OK) == 0 ? ["--config", directory.configPath(node.id)] : [])
     }
 
     func startProcess(_ spec: ClusterSpec, _ node: ClusterSpec.Node, raftd: String) throws(RaftctlError) {
@@ -380,12 +421,21 @@ public struct ClusterController: Sendable {
                 view.lastLogIndex = status.lastLogIndex
                 view.blockedIn = status.peers.filter(\.blockedIn).map(\.id)
                 view.blockedOut = status.peers.filter(\.blockedOut).map(\.id)
+                view.storage = status.storage
+                view.disk = status.disk
+                view.alarms = status.alarms
             }
             nodes.append(view)
         }
         let leader = nodes.filter { $0.role == "leader" }.max { ($0.term ?? 0) < ($1.term ?? 0) }
         let term = nodes.compactMap(\.term).max()
-        return ClusterView(leader: leader?.id, term: leader?.term ?? term, nodes: nodes)
+        var alarms: [String: NodeStatus.Alarm] = [:]
+        for alarm in nodes.flatMap(\.alarms) {
+            alarms["\(alarm.node) \(alarm.kind)"] = alarms["\(alarm.node) \(alarm.kind)"] ?? alarm
+        }
+        return ClusterView(
+            leader: leader?.id, term: leader?.term ?? term, nodes: nodes,
+            alarms: alarms.values.sorted { ($0.node, $0.kind) < ($1.node, $1.kind) })
     }
 
     /// The admin client of a node that must be running.

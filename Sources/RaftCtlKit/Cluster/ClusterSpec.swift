@@ -75,6 +75,9 @@ public struct ClusterDirectory: Sendable {
     public func outputPath(_ id: String) -> String { nodeDirectory(id) + "/raftd.out" }
     public func lockPath(_ id: String) -> String { nodeDirectory(id) + "/LOCK" }
     public func spawnedPIDPath(_ id: String) -> String { nodeDirectory(id) + "/raftd.pid" }
+    /// Extra raftd options for one node (`name = value` lines, raftd's `--config` format), passed at every start
+    /// when the file exists.
+    public func configPath(_ id: String) -> String { nodeDirectory(id) + "/raftd.conf" }
 
     public var exists: Bool { access(specPath, F_OK) == 0 }
 

@@ -7,9 +7,11 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One row per node: process state, pid, role, term, leader, indexes, client URL.",
         discussion: """
-            --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", "pid", "role", "term", "leader", \
-            "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", "blockedOut"}]}; role is null for a \
-            node that does not answer.
+            Under the table: the cuts in force, then a warning line for every alarm (no_space, storage_failed) and \
+            every paused or crashed node. --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", \
+            "pid", "role", "term", "leader", "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", \
+            "blockedOut", "storage", "disk"}], "alarms": [{"node", "kind", "message", "freeBytes", "since"}], \
+            "warnings": [line]}; role, storage and disk are null for a node that does not answer.
             """)
 
     @OptionGroup var cluster: ClusterOptions
@@ -72,10 +74,12 @@ enum StatusRendering {
                     try c.encode(node.clientURL, forKey: .clientURL)
                     try c.encode(node.blockedIn, forKey: .blockedIn)
                     try c.encode(node.blockedOut, forKey: .blockedOut)
+                    try c.encode(node.storage, forKey: .storage)
+                    try c.encode(node.disk, forKey: .disk)
                 }
                 enum Keys: String, CodingKey {
                     case id, process, pid, role, term, leader, commitIndex, appliedIndex, lastLogIndex, clientURL
-                    case blockedIn, blockedOut
+                    case blockedIn, blockedOut, storage, disk
                 }
             }
             struct JSONView: Encodable {
@@ -85,8 +89,10 @@ enum StatusRendering {
                     try c.encode(view.leader, forKey: .leader)
                     try c.encode(view.term, forKey: .term)
                     try c.encode(view.nodes.map(JSONNode.init), forKey: .nodes)
+                    try c.encode(view.alarms, forKey: .alarms)
+                    try c.encode(view.warnings, forKey: .warnings)
                 }
-                enum Keys: String, CodingKey { case leader, term, nodes }
+                enum Keys: String, CodingKey { case leader, term, nodes, alarms, warnings }
             }
             let data = (try? encoder.encode(JSONView(view: view))) ?? Data()
             return String(decoding: data, as: UTF8.self)
@@ -118,6 +124,7 @@ enum StatusRendering {
         }
         let unique = Array(Set(cuts)).sorted()
         lines.append(unique.isEmpty ? "cuts: none" : "cuts: " + unique.joined(separator: " "))
+        lines += view.warnings
         return lines.joined(separator: "\n")
     }
 }

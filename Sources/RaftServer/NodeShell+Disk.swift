@@ -1,0 +1,134 @@
+import Glibc
+import Logging
+import NIOCore
+import RaftCore
+import RaftKV
+import RaftRuntime
+import RaftWire
+
+/// The shell's watch over disks: its own free space and usage against the space alarm, the health reports it
+/// sends and receives, the writes it refuses because of them, and the exit that follows a storage failure.
+/// Everything here runs on `loop`.
+extension NodeShell {
+    static let healthInterval = TimeAmount.milliseconds(500)
+
+    static func monotonicMilliseconds() -> UInt64 { monotonicNanoseconds() / 1_000_000 }
+
+    /// Measures free space (and, when `full`, what the WAL and snapshots take), updates the alarm, and tells the
+    /// peers at once when it was raised or cleared.
+    func measureDisk(full: Bool) {
+        lastFreeSpaceCheckNanoseconds = Self.monotonicNanoseconds()
+        guard let space = DiskProbe.freeSpace(config.dataDirectory) else { return }
+        let used =
+            full || diskReading == nil ? DiskProbe.usedBytes(config.dataDirectory) : diskReading?.usedBytes ?? 0
+        let reading = DiskReading(freeBytes: space.free, totalBytes: space.total, usedBytes: used)
+        diskReading = reading
+        let changed = spaceAlarm.update(reading)
+        clusterAlarms.record(
+            ownHealth(to: config.nodeID), nowMilliseconds: Self.monotonicMilliseconds(), timestamp: LogSink.timestamp())
+        guard changed else { return }
+        if spaceAlarm.raised {
+            recordEvent(
+                kind: "alarm", detail: "no space raised: \(spaceAlarm.reason); writes are refused (507 no_space)",
+                level: .warning)
+        } else {
+            recordEvent(
+                kind: "alarm",
+                detail: "no space cleared: \(ByteSizeText.format(reading.freeBytes)) free; writes are accepted again",
+                level: .notice)
+        }
+        broadcastHealth()
+    }
+
+    /// This node's report, addressed to `peer`.
+    func ownHealth(to peer: NodeID) -> NodeHealth {
+        let threshold = diskReading.map { spaceAlarm.threshold(totalBytes: $0.totalBytes) } ?? 0
+        let free = diskReading?.freeBytes ?? 0
+        if let failure = runtime.storageFailure {
+            return NodeHealth(
+                from: config.nodeID, to: peer, state: .storageFailed, freeBytes: free, alarmBelowFreeBytes: threshold,
+                message: failure)
+        }
+        return NodeHealth(
+            from: config.nodeID, to: peer, state: spaceAlarm.raised ? .noSpace : .ok, freeBytes: free,
+            alarmBelowFreeBytes: threshold, message: spaceAlarm.reason)
+    }
+
+    func broadcastHealth() {
+        transport?.sendHealth({ self.ownHealth(to: $0) }, skipping: runtime.blockedOutbound)
+    }
+
+    /// A peer's health report (already checked at the wire layer). Reports across a cut are dropped, as the cut's
+    /// messages are.
+    func healthReported(_ health: NodeHealth) {
+        loop.execute {
+            guard !self.runtime.blockedInbound.contains(health.from) else { return }
+            let previous = self.clusterAlarms.reports[health.from]?.health.state
+            let changed = self.clusterAlarms.record(
+                health, nowMilliseconds: Self.monotonicMilliseconds(), timestamp: LogSink.timestamp())
+            guard changed else { return }
+            switch health.state {
+            case .noSpace:
+                self.recordEvent(
+                    kind: "alarm", detail: "no space raised on \(health.from): \(health.message)", level: .warning)
+            case .storageFailed:
+                self.recordEvent(
+                    kind: "alarm", detail: "storage failed on \(health.from): \(health.message)", level: .warning)
+            case .ok where previous == .noSpace:
+                self.recordEvent(kind: "alarm", detail: "no space cleared on \(health.from)", level: .notice)
+            case .ok where previous == .storageFailed:
+                self.recordEvent(
+                    kind: "alarm", detail: "\(health.from) is back after its storage failure", level: .notice)
+            case .ok:
+                break
+            }
+        }
+    }
+
+    /// Why a write must be refused before it is proposed, if it must: any member's space alarm (as etcd's NOSPACE
+    /// alarm, the whole cluster turns read-only), or failed storage on a majority of the voters (no write could
+    /// commit).
+    func writeRefusal() -> WriteRefusal? {
+        let now = Self.monotonicMilliseconds()
+        let noSpace = clusterAlarms.inForce(.noSpace, nowMilliseconds: now)
+        if !noSpace.isEmpty { return .noSpace(noSpace.map(\.health)) }
+        let failed = clusterAlarms.inForce(.storageFailed, nowMilliseconds: now)
+        let voters = Set(config.peers.keys)
+        if failed.filter({ voters.contains($0.health.from) }).count > voters.count / 2 {
+            return .storageFailed(failed.map(\.health))
+        }
+        return nil
+    }
+
+    /// A failed write's error, with the cause named when storage failures explain it: "no leader is known" while
+    /// members' storage failed becomes `storage_failed` with their ids (still certainly not applied).
+    func explain(_ error: ClientError) -> any Error {
+        guard case .unavailable = error else { return error }
+        let failed = clusterAlarms.inForce(.storageFailed, nowMilliseconds: Self.monotonicMilliseconds())
+        return failed.isEmpty ? error : WriteRefusal.storageFailed(failed.map(\.health))
+    }
+
+    var diskStatus: NodeStatus.Disk? {
+        guard let reading = diskReading else { return nil }
+        return NodeStatus.Disk(
+            freeBytes: reading.freeBytes, totalBytes: reading.totalBytes, usedBytes: reading.usedBytes,
+            alarmBelowFreeBytes: spaceAlarm.threshold(totalBytes: reading.totalBytes),
+            quotaBytes: spaceAlarm.quotaBytes)
+    }
+
+    /// A WAL write or sync failed: what is on disk may differ from what this process believes, so it must not go
+    /// on. It says why (naming the file), tells its peers, and exits with a status of its own so that its
+    /// supervisor restarts it; recovery at the next start repairs a torn tail.
+    func handleStorageFailure(_ reason: String) {
+        let status = NodeConfiguration.storageFailureExitStatus
+        let ending = config.exitOnStorageFailure ? "exiting with status \(status) to be restarted" : "serving nothing"
+        recordEvent(kind: "storage", detail: "failed: \(reason); \(ending)", level: .critical)
+        clusterAlarms.record(
+            ownHealth(to: config.nodeID), nowMilliseconds: Self.monotonicMilliseconds(), timestamp: LogSink.timestamp())
+        broadcastHealth()
+        guard config.exitOnStorageFailure else { return }
+        // The pending requests were answered 503 storage_failed and the reports flushed to the sockets; a moment
+        // lets the kernel deliver them. `_exit`: no atexit work that could touch the failed disk or block.
+        loop.scheduleTask(in: .milliseconds(50)) { _exit(status) }
+    }
+}
