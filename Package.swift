@@ -90,9 +90,10 @@ let package = Package(
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL", "ChildProcessTestSupport"]),
         // Spawning and driving child processes (also under a pseudo-terminal) for the end-to-end tests.
         .target(name: "ChildProcessTestSupport", path: "Tests/ChildProcessTestSupport"),
-        .testTarget(name: "RaftServerTests", dependencies: ["RaftWire", "RaftCore"]),
+        .testTarget(
+            name: "RaftServerTests", dependencies: ["RaftServer", "RaftWire", "RaftCore", "ChildProcessTestSupport"]),
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
-        .testTarget(name: "RaftCtlTests", dependencies: ["ChildProcessTestSupport"]),
+        .testTarget(name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftWire", "ChildProcessTestSupport"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
         .testTarget(name: "DocsTests"),
     ],

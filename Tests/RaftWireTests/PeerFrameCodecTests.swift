@@ -163,3 +163,56 @@ let sampleMessages: [Message] = {
         #expect(throws: WireError.self) { try codec.decode(codec.encode(.snapshotChunk(bad))[...]) }
     }
 }
+
+@Suite struct HealthFrameTests {
+    let codec = PeerFrameCodec(maxFrameBytes: 1 << 20)
+
+    @Test func aHealthReportRoundTripsWithItsStateAndMessage() throws {
+        for state in [NodeHealth.State.ok, .noSpace, .storageFailed] {
+            let report = NodeHealth(
+                from: 2, to: 1, state: state, freeBytes: 5_000_000, alarmBelowFreeBytes: 6 << 20,
+                message: "5.7 MiB free of 24 MiB — under the threshold")
+            let decoded = try #require(try codec.decode(codec.encode(.health(report))[...]))
+            #expect(decoded.frame == .health(report))
+        }
+    }
+
+    @Test func anUnknownHealthStateIsRefusedAndALongMessageIsCut() throws {
+        var bytes = codec.encode(
+            .health(
+                NodeHealth(
+                    from: 2, to: 1, state: .ok, freeBytes: 0, alarmBelowFreeBytes: 0, message: "")))
+        // The state byte follows the length, type, from, to and term.
+        bytes[4 + 1 + 8 + 8 + 8] = 9
+        #expect(throws: WireError.self) { try codec.decode(bytes[...]) }
+
+        let long = NodeHealth(
+            from: 2, to: 1, state: .noSpace, freeBytes: 1, alarmBelowFreeBytes: 2,
+            message: String(repeating: "x", count: 5_000))
+        let decoded = try #require(try codec.decode(codec.encode(.health(long))[...]))
+        guard case .health(let report) = decoded.frame else { Issue.record("not a health frame"); return }
+        #expect(report.message.utf8.count == NodeHealth.maxMessageBytes)
+    }
+}
+
+@Suite struct ByteSizeTextTests {
+    @Test func sizesParseWithBinaryUnits() {
+        #expect(ByteSizeText.bytes("0") == 0)
+        #expect(ByteSizeText.bytes("4096") == 4096)
+        #expect(ByteSizeText.bytes("64KiB") == 64 << 10)
+        #expect(ByteSizeText.bytes("256MiB") == 256 << 20)
+        #expect(ByteSizeText.bytes("256MB") == 256 << 20)
+        #expect(ByteSizeText.bytes("2G") == 2 << 30)
+        #expect(ByteSizeText.bytes("12B") == 12)
+        for bad in ["", "MiB", "1.5GiB", "-1", "10 MiB", "5TiB", "99999999999999999999"] {
+            #expect(ByteSizeText.bytes(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func sizesFormatForPeople() {
+        #expect(ByteSizeText.format(17) == "17 B")
+        #expect(ByteSizeText.format(6 << 20) == "6 MiB")
+        #expect(ByteSizeText.format(5_976_883) == "5.7 MiB")
+        #expect(ByteSizeText.format(3 << 30) == "3 GiB")
+    }
+}
