@@ -19,11 +19,30 @@ struct StatusDocument: Decodable {
         var clientURL: String
         var blockedIn: [String]
         var blockedOut: [String]
+        var storage: String?
+        var disk: Disk?
+    }
+
+    struct Disk: Decodable {
+        var freeBytes: UInt64
+        var totalBytes: UInt64
+        var usedBytes: UInt64
+        var alarmBelowFreeBytes: UInt64
+    }
+
+    struct Alarm: Decodable {
+        var node: String
+        var kind: String
+        var message: String
+        var freeBytes: UInt64?
+        var since: String
     }
 
     var leader: String?
     var term: UInt64?
     var nodes: [Node]
+    var alarms: [Alarm]
+    var warnings: [String]
 
     func node(_ id: String) -> Node? { nodes.first { $0.id == id } }
 
