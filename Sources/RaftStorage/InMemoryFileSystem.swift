@@ -88,6 +88,11 @@ public final class InMemoryFileSystem: FileSystem {
         state.withLock { $0.capacityBytes = bytes }
     }
 
+    /// The total size of all files (visible contents), as ``setCapacity(bytes:)`` counts it.
+    public var usedBytes: Int {
+        state.withLock { $0.inodes.values.reduce(0) { $0 + $1.data.count } }
+    }
+
     /// While set, every call that would change a file or directory throws `EROFS`.
     public func setReadOnly(_ readOnly: Bool) {
         state.withLock { $0.readOnly = readOnly }

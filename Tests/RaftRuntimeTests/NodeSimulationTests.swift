@@ -77,6 +77,29 @@ import Testing
         #expect(result.passed, "\(result.report)")
     }
 
+    /// The full-disk story on the real node code: one follower's disk fills (its writes fail with ENOSPC, so does
+    /// every restart while it stays full) and is freed later; the follower keeps failing and being restarted,
+    /// then catches up; the leader keeps its leadership and term throughout; clients stay linearizable.
+    /// `RAFT_NODESIM_SEED=X` runs one seed.
+    @Test func fullDiskFollower() async {
+        let seeds: [UInt64] = Self.environment("RAFT_NODESIM_SEED").flatMap { UInt64($0) }.map { [$0] } ?? Array(1...8)
+        let traced = Self.environment("RAFT_NODESIM_TRACE") == "1"
+        let results = await runOnDedicatedThread("node-simulation") {
+            seeds.map { seed in
+                NodeSimulation(options: .fullDiskFollower(seed: seed), trace: traced ? { print($0) } : nil).run()
+            }
+        }
+        for result in results {
+            #expect(result.passed, "\(result.report)")
+            #expect(result.stats.storageFailures >= 1, "\(result.report)")
+        }
+        let failures = results.map(\.stats.storageFailures).reduce(0, +)
+        let retries = results.map(\.stats.failedRestarts).reduce(0, +)
+        print(
+            "full-disk follower: \(results.count) seeds, \(failures) storage failures, \(retries) starts refused by the"
+                + " full disk, \(results.filter(\.passed).count) passed")
+    }
+
     @Test func theSameSeedReplaysTheSameRun() async {
         let (a, b) = await runOnDedicatedThread("node-simulation") {
             (NodeSimulation(seed: 5).run(), NodeSimulation(seed: 5).run())

@@ -63,6 +63,17 @@ public final class NodeSimulation {
         traceSink = trace
     }
 
+    /// A run with the given options (for scenarios such as ``NodeSimulationOptions/fullDiskFollower(seed:)``).
+    public init(options: NodeSimulationOptions, trace: ((String) -> Void)? = nil) {
+        self.options = options
+        random = SplitMix64(seed: options.seed)
+        traceSink = trace
+    }
+
+    // The full-disk story (see `NodeSimulationOptions.fullDiskFollowerTicks`).
+    private var fullDisk: (host: SimulatedNodeHost, leader: NodeID, term: Term)?
+    private var fullDiskReported = false
+
     func trace(_ line: @autoclosure () -> String) {
         traceSink?("[\(tick)] \(line())")
     }
@@ -97,6 +108,7 @@ public final class NodeSimulation {
             tick += 1
             wallClockMilliseconds += 10
             if tick < healAt { injectFaults() } else if tick == healAt { heal() }
+            driveFullDisk()
             restartDueNodes()
             for host in hosts { host.runtime?.tick() }
             runDueTimers()
@@ -147,6 +159,12 @@ public final class NodeSimulation {
                 emptyStateMachine: CheckedKVStore(recorder: recorder, node: host.id), environment: host)
             storage.releaseRecoveredState()
             trace("\(host.id) started (incarnation \(host.incarnation))")
+        } catch  where fullDisk?.host === host && fullDiskIsFull {
+            // What a supervisor sees when a node cannot start on a full disk: it tries again later.
+            stats.failedRestarts += 1
+            trace("\(host.id) cannot start on its full disk: \(error)")
+            host.runtime = nil
+            host.downUntil = tick + 25
         } catch {
             violations.append("\(host.id) cannot restart after its crash: \(error)")
             host.runtime = nil
@@ -173,6 +191,45 @@ public final class NodeSimulation {
         host.incarnation += 1
         host.downUntil = tick + ticks
         trace("\(host.id) \(powerLoss ? "lost power" : "crashed"), down for \(ticks) ticks")
+    }
+
+    private var fullDiskIsFull: Bool {
+        guard let window = options.fullDiskFollowerTicks else { return false }
+        return window.contains(tick)
+    }
+
+    /// Fills a follower's disk once the window opens and a leader exists, frees it when the window closes, and
+    /// checks meanwhile that the leader keeps its leadership and nobody's term rises.
+    private func driveFullDisk() {
+        guard let window = options.fullDiskFollowerTicks, tick >= window.lowerBound else { return }
+        if fullDisk == nil {
+            guard tick < window.upperBound,
+                let leader = hosts.first(where: { $0.runtime?.raft.currentRole == .leader }),
+                let follower = hosts.filter({ $0 !== leader && $0.isRunning }).randomElement(using: &random)
+            else { return }
+            fullDisk = (follower, leader.id, leader.runtime!.raft.currentTerm)
+            follower.fileSystem.setCapacity(bytes: follower.fileSystem.usedBytes)
+            trace("\(follower.id): disk full (leader \(leader.id))")
+            return
+        }
+        guard let (host, leader, term) = fullDisk else { return }
+        if tick == window.upperBound {
+            host.fileSystem.setCapacity(bytes: nil)
+            trace("\(host.id): space is back")
+        }
+        guard !fullDiskReported else { return }
+        for other in hosts {
+            guard let runtime = other.runtime else { continue }
+            if runtime.raft.currentTerm != term {
+                violations.append(
+                    "\(other.id) is at term \(runtime.raft.currentTerm), not \(term), while only \(host.id)'s disk was full"
+                )
+                fullDiskReported = true
+            } else if other.id == leader && runtime.raft.currentRole != .leader {
+                violations.append("\(leader) lost its leadership while only \(host.id)'s disk was full")
+                fullDiskReported = true
+            }
+        }
     }
 
     private func restartDueNodes() {
@@ -518,6 +575,10 @@ public final class NodeSimulation {
     }
 
     private func finalChecks() {
+        if options.fullDiskFollowerTicks != nil {
+            if fullDisk == nil { violations.append("no leader during the full-disk window") }
+            if stats.storageFailures == 0 { violations.append("the full disk never failed a write") }
+        }
         for write in acknowledgedWrites {
             guard let entry = recorder.entry(at: write.index) else {
                 violations.append("acknowledged \(history[write.operation]) at \(write.index): no node applied it")
@@ -578,6 +639,8 @@ public struct NodeSimulationStats: Sendable, Hashable {
     public var clusterPowerLosses = 0
     public var storageFaultsInjected = 0
     public var storageFailures = 0
+    /// Starts that failed on a full disk and were retried (the full-disk story).
+    public var failedRestarts = 0
     public var partitions = 0
     public var linkCuts = 0
     public var clockJumps = 0
@@ -602,6 +665,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
         total.clusterPowerLosses += run.clusterPowerLosses
         total.storageFaultsInjected += run.storageFaultsInjected
         total.storageFailures += run.storageFailures
+        total.failedRestarts += run.failedRestarts
         total.partitions += run.partitions
         total.clockJumps += run.clockJumps
         total.operations += run.operations
@@ -633,7 +697,9 @@ public struct NodeSimulationResult: Sendable {
     public var report: String {
         var lines = [
             summary, "options: \(options)",
-            "replay: RAFT_NODESIM_SEED=\(seed) swift test --filter NodeSimulationTests/replay",
+            options.fullDiskFollowerTicks == nil
+                ? "replay: RAFT_NODESIM_SEED=\(seed) swift test --filter NodeSimulationTests/replay"
+                : "replay: RAFT_NODESIM_SEED=\(seed) swift test --filter NodeSimulationTests/fullDiskFollower",
         ]
         lines += violations.map { "VIOLATION: \($0)" }
         return lines.joined(separator: "\n")

@@ -45,6 +45,30 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
     public var maxAttempts: Int
     /// A client's own deadline for one attempt (the node may have crashed with the request).
     public var attemptTimeoutTicks: UInt64
+    /// The full-disk story: from the first tick of this window at which there is a leader, one of its followers'
+    /// disk is full (every write that grows a file fails with ENOSPC, also while it restarts); at its end space is
+    /// back. Nil in the random runs.
+    public var fullDiskFollowerTicks: ClosedRange<Int>?
+
+    /// A run with no random faults at all in which one follower's disk fills and is later freed: the follower
+    /// fails, is restarted (again and again while the disk stays full) and catches up, and the leader keeps
+    /// its leadership and term throughout, since a majority stays healthy.
+    public static func fullDiskFollower(seed: UInt64) -> NodeSimulationOptions {
+        var options = NodeSimulationOptions(seed: seed)
+        options.lossRate = 0
+        options.duplicateRate = 0
+        options.reorderRate = 0
+        options.partitionRate = 0
+        options.linkCutRate = 0
+        options.processCrashRate = 0
+        options.powerLossRate = 0
+        options.clusterPowerLossRate = 0
+        options.storageFaultRate = 0
+        options.clockJumpRate = 0
+        options.faultPhaseTicks = max(options.faultPhaseTicks, 1_000)
+        options.fullDiskFollowerTicks = 200...(options.faultPhaseTicks - 100)
+        return options
+    }
 
     public init(seed: UInt64) {
         var random = SplitMix64(seed: seed ^ 0x4E0D_E5EE_D000_0001)
