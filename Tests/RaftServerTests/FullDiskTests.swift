@@ -59,5 +59,39 @@ extension RaftdIntegrationTests {
             }
             try Expect.written(try HTTPClient.put(port: cluster.port("n1"), "after", "space is back"), "PUT after")
         }
+
+        @Test(
+            "while the storage of a majority has failed, writes get 503 storage_failed naming the nodes, not \"no leader\"",
+            .enabled(if: Tmpfs.unavailableReason == nil, "\(Tmpfs.unavailableReason ?? "")"))
+        func majorityStorageFailureIsNamedToClients() async throws {
+            let cluster = try LocalCluster(
+                size: 3, extraArguments: ["--min-free-space", "0", "--min-free-percent", "0"])
+            defer { cluster.shutdown() }
+            let disks = try ["n2", "n3"].map { try Tmpfs(at: cluster.node($0).dataDir, megabytes: 2) }
+            defer { for disk in disks { disk.unmount() } }
+            try await cluster.startAll()
+            if try await cluster.waitForLeader() != "n1" {
+                _ = try cluster.admin("n1").result("transfer-leader", ["to": "n1"])
+                _ = try await cluster.waitForLeader(among: ["n1"])
+            }
+            // Fill n2's and n3's disks through n1 (nobody restarts them here: no supervisor).
+            for n in 0..<100 {
+                guard let response = try? HTTPClient.put(port: cluster.port("n1"), "k\(n)", Self.value(n)),
+                    response.status == 200
+                else { break }
+            }
+            #expect(try await cluster.waitForExit("n2") == 74)
+            #expect(try await cluster.waitForExit("n3") == 74)
+
+            let refused = try await cluster.eventually("a write refused as storage_failed", timeout: 20) {
+                let response = try HTTPClient.put(port: cluster.port("n1"), "after", "the failures", timeout: 8)
+                return response.errorCode == "storage_failed" ? response : nil
+            }
+            #expect(refused.status == 503, "\(refused)")
+            #expect(refused.headers["retry-after"] == "1", "\(refused)")
+            let nodes = (refused.json?["nodes"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            #expect(nodes == ["n2", "n3"], "\(refused)")
+            #expect(refused.text.contains("ENOSPC"), "the cause travels with the ids: \(refused)")
+        }
     }
 }
