@@ -248,7 +248,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let described = nodes.map { "\($0.from) (\(ByteSizeText.format($0.freeBytes)) free)" }
             let message =
                 "the space alarm is raised on \(described.joined(separator: ", ")): the cluster refuses writes until"
-                + " space is freed; nothing was applied; reads still work"
+                + " space is freed; nothing was applied; reads and deletes still work"
             let json = Self.errorJSON("no_space", message, extra: nodesJSON(nodes))
             respond(context, head, .insufficientStorage, json: json)
         case .storageFailed(let nodes):

@@ -26,6 +26,13 @@ extension NodeShell {
         let changed = spaceAlarm.update(reading)
         clusterAlarms.record(
             ownHealth(to: config.nodeID), nowMilliseconds: Self.monotonicMilliseconds(), timestamp: LogSink.timestamp())
+        if full, spaceAlarm.raised, let quota = spaceAlarm.quotaBytes, reading.usedBytes > quota - quota / 10,
+            runtime.stateMachine.appliedIndex > runtime.lastSnapshotIndex
+        {
+            // Over the quota, only compaction gives log space back: snapshot what was applied since (deletes
+            // among it) so the segments behind it can go. A snapshot in progress is joined, not repeated.
+            runtime.snapshotNow { _ in }
+        }
         guard changed else { return }
         if spaceAlarm.raised {
             recordEvent(
@@ -85,13 +92,13 @@ extension NodeShell {
         }
     }
 
-    /// Why a write must be refused before it is proposed, if it must: any member's space alarm (as etcd's NOSPACE
-    /// alarm, the whole cluster turns read-only), or failed storage on a majority of the voters (no write could
-    /// commit).
-    func writeRefusal() -> WriteRefusal? {
+    /// Why a write must be refused before it is proposed, if it must: any member's space alarm (as with etcd's
+    /// NOSPACE alarm, the whole cluster takes only reads and deletes, which free space once compacted), or failed
+    /// storage on a majority of the voters (no write could commit).
+    func writeRefusal(_ command: KVCommand) -> WriteRefusal? {
         let now = Self.monotonicMilliseconds()
         let noSpace = clusterAlarms.inForce(.noSpace, nowMilliseconds: now)
-        if !noSpace.isEmpty { return .noSpace(noSpace.map(\.health)) }
+        if !noSpace.isEmpty && command.operation != .delete { return .noSpace(noSpace.map(\.health)) }
         let failed = clusterAlarms.inForce(.storageFailed, nowMilliseconds: now)
         let voters = Set(config.peers.keys)
         if failed.filter({ voters.contains($0.health.from) }).count > voters.count / 2 {

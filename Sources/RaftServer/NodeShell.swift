@@ -186,7 +186,7 @@ final class NodeShell: @unchecked Sendable {
     /// Proposes a write; the future completes when it is applied here (or fails).
     func write(_ build: KVCommand) -> EventLoopFuture<KVApplyResult> {
         loop.flatSubmit {
-            if let refusal = self.writeRefusal() { return self.loop.makeFailedFuture(refusal) }
+            if let refusal = self.writeRefusal(build) { return self.loop.makeFailedFuture(refusal) }
             let promise = self.loop.makePromise(of: KVApplyResult.self)
             self.runtime.propose(
                 { proposal, now in build.encoded(as: proposal, at: now) },

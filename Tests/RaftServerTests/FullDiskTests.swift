@@ -93,5 +93,50 @@ extension RaftdIntegrationTests {
             #expect(nodes == ["n2", "n3"], "\(refused)")
             #expect(refused.text.contains("ENOSPC"), "the cause travels with the ids: \(refused)")
         }
+
+        @Test("over --quota-backend-bytes writes get 507 but deletes pass; compaction then clears the alarm by itself")
+        func quotaAlarmTakesDeletesAndClears() async throws {
+            // Small segments, so that compaction can give space back; one retained snapshot, so that the one taken
+            // after the deletes replaces the large one.
+            let cluster = try LocalCluster(
+                size: 1,
+                extraArguments: [
+                    "--quota-backend-bytes", "3MiB", "--segment-size", "262144", "--snapshot-retain", "1",
+                    "--snapshot-threshold", "1000000",
+                ])
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            var acknowledged: [Int] = []
+            var refusal: HTTPResponse?
+            for n in 0..<100 {
+                let response = try HTTPClient.put(port: cluster.port("n1"), "k\(n)", Self.value(n))
+                guard response.status == 200 else {
+                    refusal = response
+                    break
+                }
+                acknowledged.append(n)
+            }
+            let refused = try #require(refusal, "the quota was never reached")
+            #expect(refused.status == 507 && refused.errorCode == "no_space", "\(refused)")
+            #expect(refused.text.contains("over the quota of 3 MiB"), "\(refused)")
+            #expect(acknowledged.count >= 10)
+            let status = try cluster.status("n1")
+            #expect(status.storage == "ok", "no storage failure: the alarm came first")
+
+            // Maintenance mode, as etcd's: reads and deletes still work.
+            let read = try HTTPClient.get(port: cluster.port("n1"), "k0")
+            #expect(read.status == 200 && read.text == Self.value(0))
+            for n in acknowledged {
+                let deleted = try HTTPClient.delete(port: cluster.port("n1"), "k\(n)")
+                #expect(deleted.status == 200, "DELETE k\(n) during the alarm: \(deleted)")
+            }
+            let written = try await cluster.eventually("a write accepted again", timeout: 20) {
+                let response = try HTTPClient.put(port: cluster.port("n1"), "after", "compaction")
+                return response.status == 200 ? response : nil
+            }
+            try Expect.written(written, "PUT after the alarm cleared")
+            #expect(cluster.logCount("n1", containing: "no space cleared") == 1, "\(cluster.logTail("n1"))")
+        }
     }
 }

@@ -16,6 +16,7 @@ struct NodeStatus: Decodable, CustomStringConvertible {
     var keys: Int
     var pid: Int
     var peers: [Peer]
+    var storage: String
 
     /// One other member as this node sees it.
     struct Peer: Decodable {
