@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|snapshot|logs|entries|events|put|get|delete|cas|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|snapshot|logs|entries|events|put|get|delete|cas|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal snapshot logs entries events put get delete cas repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk snapshot logs entries events put get delete cas repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -544,6 +544,29 @@ _raftctl_heal() {
     # Offer option value completions
     case "${prev}" in
     '--cluster-dir')
+        return
+        ;;
+    esac
+}
+
+_raftctl_slow-disk() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir)
+    __raftctl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion slow-disk -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -180,6 +180,24 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             reply(channel, id, shell.loop.flatSubmit { self.setBlocked([], []) })
         case "snapshot":
             reply(channel, id, shell.snapshotNow().map { SnapshotResult(index: $0.rawValue) })
+        case "slow-disk":
+            let text = request.delay ?? ""
+            let milliseconds = text == "0" || text == "off" ? 0 : DurationText.milliseconds(text)
+            guard let milliseconds, milliseconds <= 60_000 else {
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "bad_request",
+                        message: "slow-disk needs \"delay\": a duration up to 60s such as \"500ms\", or \"off\""))
+            }
+            shell.syncMonitor.delayMilliseconds = milliseconds
+            shell.logger.notice("slow-disk: every sync is delayed by \(milliseconds) ms")
+            let monitor = shell.syncMonitor
+            reply(
+                channel, id,
+                // Answered from the connection's loop: the node's own loop may be sleeping in a slowed sync.
+                channel.eventLoop.makeSucceededFuture(
+                    SlowDiskResult(delayMilliseconds: monitor.delayMilliseconds, slowSyncs: monitor.slowSyncs)))
         case "logs":
             streamLogs(request, channel)
         case "entries":
@@ -318,6 +336,10 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private struct Ack: Codable, Sendable {}
     private struct SnapshotResult: Codable, Sendable { var index: UInt64 }
+    private struct SlowDiskResult: Codable, Sendable {
+        var delayMilliseconds: Int
+        var slowSyncs: UInt64
+    }
     private struct LineItem: Encodable, Sendable { var line: String }
     private struct EntryItem: Encodable, Sendable { var entry: AdminEntry }
     private struct EventItem: Encodable, Sendable { var event: AdminEvent }

@@ -64,6 +64,8 @@ public struct NodeConfiguration: Sendable {
     /// in raftd, so that a supervisor restarts it and recovery repairs the log); false only for embedders that
     /// restart the node themselves.
     public var exitOnStorageFailure = true
+    /// A sync slower than this is logged (etcd's "slow fdatasync") and counted.
+    public var slowSyncWarningMilliseconds = 1_000
     /// Seeds election jitter; raftd draws it from the system's random source unless given.
     public var randomSeed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
@@ -112,6 +114,7 @@ public struct NodeConfiguration: Sendable {
         if segmentSizeBytes < 4096 { return "the segment size must be at least 4096 bytes" }
         if maxKeyBytes < 1 || maxValueBytes < 1 { return "key and value limits must be positive" }
         if requestTimeoutMilliseconds < 1 { return "the request timeout must be positive" }
+        if slowSyncWarningMilliseconds < 1 { return "the slow-sync warning threshold must be positive" }
         if alarmMinimumFreePercent > 90 { return "the free-space alarm share must be at most 90 percent" }
         return nil
     }

@@ -120,7 +120,29 @@ extension NodeShell {
         return NodeStatus.Disk(
             freeBytes: reading.freeBytes, totalBytes: reading.totalBytes, usedBytes: reading.usedBytes,
             alarmBelowFreeBytes: spaceAlarm.threshold(totalBytes: reading.totalBytes),
-            quotaBytes: spaceAlarm.quotaBytes)
+            quotaBytes: spaceAlarm.quotaBytes, slowSyncs: syncMonitor.slowSyncs,
+            slowSyncThresholdMilliseconds: syncMonitor.thresholdMilliseconds,
+            syncDelayMilliseconds: syncMonitor.delayMilliseconds)
+    }
+
+    /// A sync took longer than the warning threshold (called on the thread that synced).
+    func slowSync(nanoseconds: UInt64, injectedMilliseconds delay: Int, what: String) {
+        let threshold = DurationText.format(milliseconds: syncMonitor.thresholdMilliseconds)
+        let injected = delay > 0 ? " (\(DurationText.format(milliseconds: delay)) of it injected by slow-disk)" : ""
+        loop.execute {
+            self.recordEvent(
+                kind: "slow-disk",
+                detail: "slow fdatasync: \(what) took \(Self.seconds(nanoseconds)), over the \(threshold) warning"
+                    + " threshold\(injected)",
+                level: .warning)
+        }
+    }
+
+    /// `1.234 s`.
+    static func seconds(_ nanoseconds: UInt64) -> String {
+        let milliseconds = nanoseconds / 1_000_000
+        let fraction = String(milliseconds % 1_000)
+        return "\(milliseconds / 1_000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
     }
 
     /// A WAL write or sync failed: what is on disk may differ from what this process believes, so it must not go

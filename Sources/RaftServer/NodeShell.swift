@@ -32,6 +32,8 @@ final class NodeShell: @unchecked Sendable {
     let logger: Logger
     let sink: LogSink
     let storage: NodeStorage
+    /// Times (and on request delays) this node's syncs; see NodeShell+Disk.swift.
+    let syncMonitor: SyncMonitor
     /// Set at the end of `init` (the runtime's environment is this shell, so it cannot exist before it); never nil
     /// after that.
     private(set) var runtime: NodeRuntime<KVStore>!
@@ -52,8 +54,12 @@ final class NodeShell: @unchecked Sendable {
     var clusterAlarms = ClusterAlarms()
     var healthTicker: RepeatedTask?
 
-    init(loop: EventLoop, config: NodeConfiguration, storage: NodeStorage, sink: LogSink, logger: Logger) throws {
+    init(
+        loop: EventLoop, config: NodeConfiguration, storage: NodeStorage, sink: LogSink, logger: Logger,
+        syncMonitor: SyncMonitor
+    ) throws {
         self.loop = loop
+        self.syncMonitor = syncMonitor
         self.config = config
         self.storage = storage
         self.sink = sink

@@ -95,6 +95,13 @@ public struct RaftdCommand: ParsableCommand {
         help: "Raise the space alarm when the WAL and snapshots take more than this, e.g. 2GiB (0: no quota).")
     var quotaBackendBytes: String = "0"
 
+    @Option(
+        name: .long,
+        help:
+            "Log and count a sync of the WAL or a snapshot that takes longer than this, e.g. 1s (etcd's slow fdatasync)."
+    )
+    var slowSyncWarning: String = "1s"
+
     @Option(name: .long, help: "Time a client request may wait before it is answered 504, e.g. 5s.")
     var requestTimeout: String = "5s"
 
@@ -196,6 +203,10 @@ public struct RaftdCommand: ParsableCommand {
         guard let quota = ByteSizeText.bytes(quotaBackendBytes) else {
             throw ValidationError("--quota-backend-bytes must be a size like 2GiB, not \"\(quotaBackendBytes)\"")
         }
+        guard let slowSync = DurationText.milliseconds(slowSyncWarning), slowSync > 0 else {
+            throw ValidationError("--slow-sync-warning must be a duration like 1s, not \"\(slowSyncWarning)\"")
+        }
+        config.slowSyncWarningMilliseconds = slowSync
         config.alarmMinimumFreeBytes = minimumFree
         config.alarmMinimumFreePercent = UInt64(minFreePercent)
         config.quotaBackendBytes = quota == 0 ? nil : quota

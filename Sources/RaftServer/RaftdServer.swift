@@ -7,6 +7,7 @@ import NIOPosix
 import RaftCore
 import RaftStorage
 import RaftWire
+import Synchronization
 
 /// One running raftd: storage opened and locked, the peer, client and admin listeners bound, the core ticking.
 ///
@@ -53,9 +54,21 @@ public final class RaftdServer: Sendable {
         }
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
 
+        // The monitor exists before the shell it reports to: slow syncs during recovery are only logged.
+        let shellForReports = Mutex<NodeShell?>(nil)
+        let recoveryLogger = logger
+        let monitor = SyncMonitor(thresholdMilliseconds: config.slowSyncWarningMilliseconds) {
+            nanoseconds, injected, what in
+            if let shell = shellForReports.withLock({ $0 }) {
+                shell.slowSync(nanoseconds: nanoseconds, injectedMilliseconds: injected, what: what)
+            } else {
+                recoveryLogger.warning("slow sync: \(what) took \(NodeShell.seconds(nanoseconds)) during recovery")
+            }
+        }
         let storage: NodeStorage
         do {
-            storage = try NodeStorage(options: config.storageOptions)
+            storage = try NodeStorage(
+                options: config.storageOptions, fileSystem: InstrumentedFileSystem(PosixFileSystem(), monitor: monitor))
         } catch let error as StorageError {
             var status: Int32 = 1
             if case .io = error { status = NodeConfiguration.storageFailureExitStatus }
@@ -75,7 +88,9 @@ public final class RaftdServer: Sendable {
         let shell: NodeShell
         do {
             shell = try NodeShell(
-                loop: raftGroup.next(), config: config, storage: storage, sink: sink, logger: logger)
+                loop: raftGroup.next(), config: config, storage: storage, sink: sink, logger: logger,
+                syncMonitor: monitor)
+            shellForReports.withLock { $0 = shell }
         } catch {
             cleanUp()
             throw error

@@ -10,7 +10,7 @@ public enum AdminProtocol {
     public static let maxLineBytes = 64 * 1024
     public static let operations = [
         "status", "campaign", "transfer-leader", "block", "unblock", "set-blocked", "heal", "snapshot", "logs",
-        "entries", "events",
+        "entries", "events", "slow-disk",
     ]
 }
 
@@ -47,6 +47,7 @@ public enum AdminRequestID: Codable, Sendable, Hashable {
 /// - `logs`: `last` (default 100) lines, then new ones if `follow`.
 /// - `entries`: from index `from` (default 1), at most `limit` (default 1000), then new ones if `follow`.
 /// - `events`: recent events, then new ones if `follow`.
+/// - `slow-disk`: `delay`, a duration (`500ms`, `2s`; `0` or `off` clears) injected before every sync.
 public struct AdminRequest: Codable, Sendable, Hashable {
     public var v: Int?
     public var id: AdminRequestID?
@@ -60,6 +61,7 @@ public struct AdminRequest: Codable, Sendable, Hashable {
     public var from: UInt64?
     public var limit: Int?
     public var follow: Bool?
+    public var delay: String?
 
     public init(op: String, id: AdminRequestID? = nil) {
         self.v = AdminProtocol.version

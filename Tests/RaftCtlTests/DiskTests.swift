@@ -132,3 +132,41 @@ extension RaftctlEndToEndTests {
         }
     }
 }
+
+extension RaftctlEndToEndTests {
+    @Test("slow-disk: a follower's delayed syncs are logged and counted as slow; writes go on through the majority")
+    func slowDiskFollower() throws {
+        try withCluster { cluster in
+            let before = try cluster.settledLeader()
+            let leader = try #require(before.leader)
+            let follower = try #require(before.nodes.map(\.id).first { $0 != leader })
+
+            let slowed = try cluster.ok("slow-disk", follower, "1200ms")
+            #expect(slowed.stdout == "\(follower) syncs are delayed by 1200 ms (slow syncs so far: 0)\n", "\(slowed)")
+            // The leader and the other follower are a majority: every write is still acknowledged.
+            for n in 0..<8 { try cluster.ok("put", "slow\(n)", "v\(n)") }
+            let log = "\(cluster.directory)/\(follower)/raftd.log"
+            try cluster.waitFor("a slow fdatasync warning in \(follower)'s log") {
+                cluster.tail(log, lines: 10_000).contains("slow fdatasync") ? true : nil
+            }
+            #expect(cluster.tail(log, lines: 10_000).contains("injected by slow-disk"))
+
+            let cleared = try cluster.ok("slow-disk", follower, "off")
+            #expect(
+                cleared.stdout.hasPrefix("\(follower) syncs are no longer delayed (slow syncs so far: "), "\(cleared)")
+            let status = try cluster.waitForStatus("\(follower) answering again, caught up") { status in
+                status.node(follower)?.appliedIndex == status.node(leader)?.appliedIndex
+                    && status.node(follower)?.disk != nil
+            }
+            let disk = try #require(status.node(follower)?.disk)
+            #expect(disk.slowSyncs >= 1 && disk.syncDelayMilliseconds == 0, "\(disk)")
+            #expect(disk.slowSyncThresholdMilliseconds == 1_000)
+            let events = try cluster.ok("events").stdout
+            #expect(events.contains("slow-disk") && events.contains("slow fdatasync"), "events:\n\(events)")
+            #expect(status.leader == leader, "a slow follower does not move leadership")
+
+            let bad = try cluster.ctl("slow-disk", follower, "soon")
+            #expect(bad.status == 2, "\(bad)")
+        }
+    }
+}

@@ -28,6 +28,9 @@ struct StatusDocument: Decodable {
         var totalBytes: UInt64
         var usedBytes: UInt64
         var alarmBelowFreeBytes: UInt64
+        var slowSyncs: UInt64
+        var slowSyncThresholdMilliseconds: Int
+        var syncDelayMilliseconds: Int
     }
 
     struct Alarm: Decodable {

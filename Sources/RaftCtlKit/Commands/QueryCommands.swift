@@ -256,6 +256,40 @@ struct Block: ParsableCommand {
     }
 }
 
+struct SlowDisk: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slow-disk",
+        abstract: "Delay every sync of a node's disk by DURATION (0 or off: back to normal).",
+        discussion: """
+            The sync still happens after the delay, so nothing about durability changes: the node only becomes \
+            slow, as on a failing or overloaded disk. Each sync over raftd's --slow-sync-warning (1 s) is logged \
+            and shows as a slow-disk event.
+            """)
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
+    @Argument(help: "Delay before each sync, e.g. 200ms or 2s (at most 60s); 0 or off to clear.") var delay: String
+
+    func run() throws {
+        if delay != "0" && delay != "off" {
+            let milliseconds = try parseDuration(delay, option: "DURATION")
+            guard milliseconds <= 60_000 else { throw RaftctlError.usage("DURATION must be at most 60s") }
+        }
+        let spec = try cluster.runningSpec()
+        var request = AdminRequest(op: "slow-disk", id: .number(1))
+        request.delay = delay
+        struct Result: Decodable {
+            var delayMilliseconds: Int
+            var slowSyncs: UInt64
+        }
+        let result: Result = try cluster.controller.admin(spec, id).call(request)
+        if result.delayMilliseconds == 0 {
+            say("\(id) syncs are no longer delayed (slow syncs so far: \(result.slowSyncs))")
+        } else {
+            say("\(id) syncs are delayed by \(result.delayMilliseconds) ms (slow syncs so far: \(result.slowSyncs))")
+        }
+    }
+}
+
 struct Heal: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove every cut and block.")
     @OptionGroup var cluster: ClusterOptions

@@ -117,7 +117,7 @@ final class REPLSession {
         }
         let takesNodes: Set<String> = [
             "start", "stop", "restart", "kill", "pause", "resume", "campaign", "transfer-leader", "isolate", "block",
-            "snapshot", "logs", "entries", "events", "partition",
+            "snapshot", "logs", "entries", "events", "partition", "slow-disk",
         ]
         guard takesNodes.contains(command), let spec = try? directory.loadSpec() else { return [] }
         // For partition groups like "n1,n2", complete the id after the last comma.
