@@ -54,3 +54,20 @@ public final class Tmpfs {
 public struct TmpfsError: Error, CustomStringConvertible {
     public var description: String
 }
+
+/// raftd's space alarm defaults (256 MiB or 5 % free) would stop every test cluster on a machine whose /tmp is
+/// nearly full, failing tests that have nothing to do with disks. There, and only there, test clusters get a
+/// lower threshold; elsewhere they run with the defaults.
+public enum DiskHeadroom {
+    /// raftd options (`name` → `value`) that test clusters under `path` need on this machine; empty when the
+    /// defaults leave room.
+    public static func raftdOptions(under path: String = "/tmp") -> [(String, String)] {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return [] }
+        let unit = UInt64(info.f_frsize)
+        let free = UInt64(info.f_bavail) * unit
+        let defaultThreshold = max(256 << 20, UInt64(info.f_blocks) * unit / 100 * 5)
+        guard free < defaultThreshold + (1 << 30) else { return [] }
+        return [("min-free-space", "64MiB"), ("min-free-percent", "0")]
+    }
+}

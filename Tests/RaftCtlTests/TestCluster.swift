@@ -1,3 +1,4 @@
+import ChildProcessTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -105,10 +106,20 @@ final class TestCluster {
         return result
     }
 
-    /// `raftctl up`, which returns once a leader is elected.
+    /// `raftctl up`, which returns once a leader is elected. On a machine whose disk is nearly full, each node
+    /// first gets a `raftd.conf` with a lower space-alarm threshold (see `DiskHeadroom`).
     @discardableResult
     func up() throws -> CommandResult {
-        try ok("up")
+        let options = DiskHeadroom.raftdOptions()
+        if !options.isEmpty {
+            for n in 1...9 where !FileManager.default.fileExists(atPath: "\(directory)/n\(n)/raftd.conf") {
+                try FileManager.default.createDirectory(
+                    atPath: "\(directory)/n\(n)", withIntermediateDirectories: true)
+                try options.map { "\($0.0) = \($0.1)\n" }.joined().write(
+                    toFile: "\(directory)/n\(n)/raftd.conf", atomically: true, encoding: .utf8)
+            }
+        }
+        return try ok("up")
     }
 
     /// Starts a long-running command (`logs -f`, `entries -f`, `events -f`) in the background.

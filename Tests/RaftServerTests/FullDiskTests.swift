@@ -138,5 +138,19 @@ extension RaftdIntegrationTests {
             try Expect.written(written, "PUT after the alarm cleared")
             #expect(cluster.logCount("n1", containing: "no space cleared") == 1, "\(cluster.logTail("n1"))")
         }
+    
+        @Test(
+            "test clusters lower the space alarm only on a nearly full disk",
+            .enabled(if: Tmpfs.unavailableReason == nil, "\(Tmpfs.unavailableReason ?? "")"))
+        func diskHeadroomOnlyWhenNearlyFull() throws {
+            let root = try LocalCluster.makeTemporaryDirectory()
+            defer { rmdir(root) }
+            let disk = try Tmpfs(at: root, megabytes: 24)
+            defer { disk.unmount() }
+            #expect(DiskHeadroom.raftdOptions(under: root).map(\.0) == ["min-free-space", "min-free-percent"])
+            // 1 TiB of tmpfs (never allocated): plenty of room, so the defaults stay.
+            try disk.resize(megabytes: 1 << 20)
+            #expect(DiskHeadroom.raftdOptions(under: root).isEmpty)
+        }
     }
 }

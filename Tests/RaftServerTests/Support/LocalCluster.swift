@@ -1,3 +1,4 @@
+import ChildProcessTestSupport
 import Foundation
 import Glibc
 
@@ -97,7 +98,7 @@ final class LocalCluster {
         return [
             "--id", id, "--peers", peersArgument, "--data-dir", node.dataDir,
             "--client-listen", "127.0.0.1:\(node.clientPort)",
-        ] + extraArguments
+        ] + DiskHeadroom.raftdOptions().flatMap { ["--" + $0.0, $0.1] } + extraArguments
     }
 
     /// Starts node `id` (its process must not be running) and waits until it answers `GET /v1/status`.
