@@ -138,7 +138,7 @@ extension RaftdIntegrationTests {
             try Expect.written(written, "PUT after the alarm cleared")
             #expect(cluster.logCount("n1", containing: "no space cleared") == 1, "\(cluster.logTail("n1"))")
         }
-    
+
         @Test(
             "test clusters lower the space alarm only on a nearly full disk",
             .enabled(if: Tmpfs.unavailableReason == nil, "\(Tmpfs.unavailableReason ?? "")"))
