@@ -31,14 +31,31 @@ public struct ClusterView: Sendable, Codable {
     /// Every alarm any answering node knows of, one per node and kind.
     public var alarms: [NodeStatus.Alarm] = []
 
-    /// The lines printed under the status table: one per alarm, failed storage, paused or crashed node.
+    /// The cuts in force as `FROM->TO` links, sorted: what a node drops (`blockedOut`), and what it refuses
+    /// (`blockedIn`) unless the sender already drops it.
+    public var cuts: [String] { cutLinks.map { "\($0.from)->\($0.to)" } }
+
+    var cutLinks: [(from: String, to: String)] {
+        var links: Set<[String]> = []
+        for node in nodes {
+            for peer in node.blockedOut { links.insert([node.id, peer]) }
+            for peer in node.blockedIn
+            where !nodes.contains(where: { $0.id == peer && $0.blockedOut.contains(node.id) }) {
+                links.insert([peer, node.id])
+            }
+        }
+        return links.sorted { $0.lexicographicallyPrecedes($1) }.map { ($0[0], $0[1]) }
+    }
+
+    /// The lines printed under the status table: one per alarm, failed storage, paused or crashed node, and cut
+    /// (a cut both ways is one line).
     public var warnings: [String] {
         var lines: [String] = []
         for alarm in alarms {
             switch alarm.kind {
             case "no_space":
                 lines.append(
-                    "warning: \(alarm.node) is out of space: \(alarm.message); the cluster refuses writes (507 no_space)"
+                    "warning: \(alarm.node) is out of space: \(alarm.message); the cluster takes only reads and deletes (507 no_space)"
                 )
             case "storage_failed":
                 lines.append(
@@ -60,6 +77,17 @@ public struct ClusterView: Sendable, Codable {
                 {
                     lines.append("warning: \(node.id) storage \(storage)")
                 }
+            }
+        }
+        let links = cutLinks
+        for (from, to) in links {
+            if links.contains(where: { $0.from == to && $0.to == from }) {
+                guard from < to else { continue }
+                lines.append(
+                    "warning: cut \(from)<->\(to): messages between \(from) and \(to) are dropped both ways (`raftctl heal`)"
+                )
+            } else {
+                lines.append("warning: cut \(from)->\(to): messages from \(from) to \(to) are dropped (`raftctl heal`)")
             }
         }
         return lines

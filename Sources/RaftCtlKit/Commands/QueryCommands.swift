@@ -7,8 +7,8 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One row per node: process state, pid, role, term, leader, indexes, client URL.",
         discussion: """
-            Under the table: the cuts in force, then a warning line for every alarm (no_space, storage_failed) and \
-            every paused or crashed node. --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", \
+            Under the table: the cuts in force, then a warning line for every alarm (no_space, storage_failed), \
+            every paused or crashed node and every cut. --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", \
             "pid", "role", "term", "leader", "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", \
             "blockedOut", "storage", "disk"}], "alarms": [{"node", "kind", "message", "freeBytes", "since"}], \
             "warnings": [line]}; role, storage and disk are null for a node that does not answer.
@@ -114,16 +114,8 @@ enum StatusRendering {
                 i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
             }.joined(separator: "  ")
         }
-        var cuts: [String] = []
-        for node in view.nodes {
-            for peer in node.blockedOut { cuts.append("\(node.id)->\(peer)") }
-            for peer in node.blockedIn
-            where !view.nodes.contains(where: { $0.id == peer && $0.blockedOut.contains(node.id) }) {
-                cuts.append("\(peer)->\(node.id)")
-            }
-        }
-        let unique = Array(Set(cuts)).sorted()
-        lines.append(unique.isEmpty ? "cuts: none" : "cuts: " + unique.joined(separator: " "))
+        let cuts = view.cuts
+        lines.append(cuts.isEmpty ? "cuts: none" : "cuts: " + cuts.joined(separator: " "))
         lines += view.warnings
         return lines.joined(separator: "\n")
     }
