@@ -59,9 +59,12 @@ let package = Package(
         .target(
             name: "RaftCtlKit",
             dependencies: [
-                "RaftWire", "RaftREPL",
+                "RaftWire", "RaftREPL", "RaftCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Linearizability checking of client histories (register per key) and their pictures, for raftctl check.
+        .target(name: "RaftCheck"),
+        .testTarget(name: "RaftCheckTests", dependencies: ["RaftCheck"]),
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage", "RaftRuntime", "RaftKV"]),

@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|snapshot|logs|entries|events|put|get|delete|cas|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|snapshot|logs|entries|events|put|get|delete|cas|check|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk snapshot logs entries events put get delete cas repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk snapshot logs entries events put get delete cas check repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -728,6 +728,33 @@ _raftctl_cas() {
     # Offer option value completions
     case "${prev}" in
     '--cluster-dir')
+        return
+        ;;
+    esac
+}
+
+_raftctl_check() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--budget --html)
+    __raftctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--budget')
+        return
+        ;;
+    '--html')
+        __raftctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -f
         return
         ;;
     esac

@@ -72,6 +72,8 @@ function __raftctl_parse_tokens -S
             __raftctl_parse_subcommand 1 'cluster-dir=' 'h/help'
         case 'cas'
             __raftctl_parse_subcommand 3 'cluster-dir=' 'h/help'
+        case 'check'
+            __raftctl_parse_subcommand 1 'budget=' 'html=' 'h/help'
         case 'repl'
             __raftctl_parse_subcommand 0 'cluster-dir=' 'h/help'
         case 'help'
@@ -155,6 +157,7 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raf
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'get' -d 'Read a key linearizably (--stale: from the local node).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'delete' -d 'Delete a key.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'cas' -d 'Compare-and-set: write NEW only if the key currently holds OLD.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'check' -d 'Check that a history of client operations is linearizable, key by key.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'repl' -d 'Open the interactive shell (plain `raftctl` does too when stdin is a terminal).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
@@ -246,5 +249,9 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_option
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl delete" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl cas" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl cas" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl check" -eq 1' -F
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl check" budget' -l 'budget' -d 'Give up on a key after this long, e.g. 30s; the verdict is then unknown.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl check" html' -l 'html' -d 'Also write a self-contained HTML picture of the history to this file.' -rF
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl repl" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl repl" h help' -s 'h' -l 'help' -d 'Show help information.'
