@@ -148,7 +148,9 @@ public struct HistoryReport {
             out +=
                 "<rect x=\"\(x0)\" y=\"\(top - 4)\" width=\"\(max(1, x1 - x0))\" height=\"\(height - top - 22)\" "
                 + "fill=\"\(index % 2 == 0 ? "#e3f2fd" : "#f1f8ff")\"/>"
-            out += "<text x=\"\(x0 + 3)\" y=\"\(height - 12)\" fill=\"#1565c0\">\(Self.escape(window.label))</text>"
+            if x1 - x0 >= Double(window.label.count) * 6.5 + 6 {
+                out += "<text x=\"\(x0 + 3)\" y=\"\(height - 12)\" fill=\"#1565c0\">\(Self.escape(window.label))</text>"
+            }
         }
         for window in faults where window.end > start && window.start < end {
             let x0 = x(window.start)
@@ -156,7 +158,9 @@ public struct HistoryReport {
             out +=
                 "<rect x=\"\(x0)\" y=\"\(top - 4)\" width=\"\(max(1, x1 - x0))\" height=\"\(height - top - 22)\" "
                 + "fill=\"#ffcdd2\" fill-opacity=\"0.6\"><title>\(Self.escape(window.label))</title></rect>"
-            out += "<text x=\"\(x0 + 3)\" y=\"\(top - 8)\" fill=\"#c62828\">\(Self.escape(window.label))</text>"
+            if x1 - x0 >= Double(window.label.count) * 6.5 + 6 {
+                out += "<text x=\"\(x0 + 3)\" y=\"\(top - 8)\" fill=\"#c62828\">\(Self.escape(window.label))</text>"
+            }
         }
         for (row, process) in processes.enumerated() {
             let y = top + Double(row) * rowHeight

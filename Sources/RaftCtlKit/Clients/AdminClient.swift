@@ -136,6 +136,29 @@ public struct HTTPClient: Sendable {
         return parse(raw)
     }
 
+    /// How one request ended, for callers that must tell "never sent" from "sent, no answer".
+    public enum Exchange: Sendable {
+        /// No connection: the request certainly never reached the node.
+        case notSent
+        /// Sent (at least partly), but no complete answer came: it may or may not have taken effect.
+        case noAnswer
+        case answered(Response)
+    }
+
+    /// One request on a fresh connection, telling apart what `request` reports as nil.
+    public static func exchange(
+        method: String, host: String, port: Int, path: String, body: [UInt8] = [], timeoutMilliseconds: Int
+    ) -> Exchange {
+        guard let connection = SocketConnection.tcp(host: host, port: port, timeoutMilliseconds: timeoutMilliseconds)
+        else { return .notSent }
+        let head =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n"
+        guard connection.writeAll(Array(head.utf8) + body, timeoutMilliseconds: timeoutMilliseconds),
+            let raw = connection.readToEnd(timeoutMilliseconds: timeoutMilliseconds), let response = parse(raw)
+        else { return .noAnswer }
+        return .answered(response)
+    }
+
     static func parse(_ raw: [UInt8]) -> Response? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let headerEnd = raw.indices.first(where: { raw[$0...].starts(with: separator) }) else { return nil }
