@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(
-            name: "RaftRuntimeTests", dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit"]),
+            name: "RaftRuntimeTests",
+            dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit", "RaftWire"]),
         .testTarget(
             name: "RaftLockServiceTests", dependencies: ["RaftLockService", "RaftRuntime", "RaftStorage", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),

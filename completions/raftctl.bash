@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|snapshot|logs|entries|events|put|get|delete|cas|check|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|entries|events|put|get|delete|cas|check|chaos|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk snapshot logs entries events put get delete cas check repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs entries events put get delete cas check chaos repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -572,6 +572,37 @@ _raftctl_slow-disk() {
     esac
 }
 
+_raftctl_failpoint() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir)
+    __raftctl_offer_flags_options 3
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion failpoint -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    2)
+        __raftctl_add_completions -W 'before-leader-sync'$'\n''after-leader-sync'$'\n''after-append-sent'$'\n''after-commit-before-apply'$'\n''after-apply-before-reply'$'\n''before-follower-ack'$'\n''before-snapshot-install'$'\n''unsafe-stale-reads'
+        return
+        ;;
+    3)
+        __raftctl_add_completions -W 'crash'$'\n''pause:500ms'$'\n''drop'$'\n''on'$'\n''off'
+        return
+        ;;
+    esac
+}
+
 _raftctl_snapshot() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
@@ -755,6 +786,45 @@ _raftctl_check() {
     case "${positional_number}" in
     1)
         __raftctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_raftctl_chaos() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --time --clients --keys --rate --seed --nemesis --out --budget)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--time')
+        return
+        ;;
+    '--clients')
+        return
+        ;;
+    '--keys')
+        return
+        ;;
+    '--rate')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--nemesis')
+        return
+        ;;
+    '--out')
+        return
+        ;;
+    '--budget')
         return
         ;;
     esac

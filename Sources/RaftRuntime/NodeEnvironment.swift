@@ -21,6 +21,13 @@ public protocol NodeEnvironment: AnyObject {
     func entriesPersisted(_ entries: [Entry])
     /// Storage failed: the node serves nothing from now on.
     func storageFailed(_ reason: String)
+    /// An armed failpoint was reached with `crash` or `pause`: end the process, or stall the loop.
+    func failpointReached(_ name: FailpointName, _ action: FailpointAction)
+}
+
+extension NodeEnvironment {
+    /// Environments that never arm failpoints (the simulator) need not implement this.
+    public func failpointReached(_ name: FailpointName, _ action: FailpointAction) {}
 }
 
 /// The work of writing one snapshot file: independent of the runtime, so it can run on another thread.

@@ -55,6 +55,8 @@ public final class NodeRuntime<Machine: StateMachine> {
     var appliedBytesSinceSnapshot = 0
     var snapshotInProgress = false
     var snapshotWaiters: [(Result<LogIndex, ClientError>) -> Void] = []
+    /// Armed failpoints (see Failpoints.swift); empty in normal operation.
+    public internal(set) var failpoints: [FailpointName: FailpointAction] = [:]
 
     struct PendingWrite {
         var completion: (Result<Machine.Output, ClientError>) -> Void
@@ -115,6 +117,15 @@ public final class NodeRuntime<Machine: StateMachine> {
     /// A message from a peer (already checked at the wire layer). Dropped when the sender is blocked.
     public func receive(_ message: Message) {
         guard isServing, !blockedInbound.contains(message.from) else { return }
+        if !failpoints.isEmpty {
+            switch message.body {
+            case .appendEntriesResponse where raft.currentRole == .leader:
+                if reach(.afterAppendSent) { return }
+            case .installSnapshot:
+                if reach(.beforeSnapshotInstall) { return }
+            default: break
+            }
+        }
         raft.step(message)
     }
 
@@ -159,6 +170,7 @@ public final class NodeRuntime<Machine: StateMachine> {
     public func linearizableRead(completion: @escaping (Result<Void, ClientError>) -> Void) {
         if let failure = storageFailure { return completion(.failure(.storageFailed(failure))) }
         if stopped { return completion(.failure(.unavailable("the node is shutting down"))) }
+        if isOn(.unsafeStaleReads) { return completion(.success(())) }
         let context = nextReadContext
         nextReadContext += 1
         do {
@@ -193,6 +205,9 @@ public final class NodeRuntime<Machine: StateMachine> {
             send(ready.messagesNow)
             let work = ready.persist
             if !work.isEmpty {
+                let leading = !failpoints.isEmpty && raft.currentRole == .leader
+                if leading { _ = reach(.beforeLeaderSync) }
+                defer { if leading { _ = reach(.afterLeaderSync) } }
                 do {
                     try storage.save(hardState: work.hardState, snapshot: work.snapshot, entries: work.entries)
                 } catch {
@@ -216,6 +231,7 @@ public final class NodeRuntime<Machine: StateMachine> {
                 }
             }
             if !work.entries.isEmpty { environment?.entriesPersisted(work.entries) }
+            if !ready.committedEntries.isEmpty { _ = reach(.afterCommitBeforeApply) }
             for entry in ready.committedEntries { apply(entry) }
             for state in ready.readStates {
                 readsAwaitingApply.append((state.index, state.context.rawValue))
@@ -236,7 +252,13 @@ public final class NodeRuntime<Machine: StateMachine> {
 
     private func send(_ messages: [Message]) {
         guard !messages.isEmpty else { return }
-        let allowed = blockedOutbound.isEmpty ? messages : messages.filter { !blockedOutbound.contains($0.to) }
+        var allowed = blockedOutbound.isEmpty ? messages : messages.filter { !blockedOutbound.contains($0.to) }
+        if !failpoints.isEmpty {
+            allowed = allowed.filter { message in
+                guard case .appendEntriesResponse = message.body else { return true }
+                return !reach(.beforeFollowerAck)
+            }
+        }
         if !allowed.isEmpty { environment?.send(allowed) }
     }
 
@@ -254,6 +276,12 @@ public final class NodeRuntime<Machine: StateMachine> {
             let pending = pendingWrites.removeValue(forKey: proposal.sequence)
         else { return }
         if let index = pending.index { pendingWriteIndexes[index] = nil }
+        if reach(.afterApplyBeforeReply) {
+            // The answer is lost: the request waits, applied but unanswered, until its deadline (504).
+            pendingWrites[proposal.sequence] = PendingWrite(
+                completion: pending.completion, deadlineTick: pending.deadlineTick, index: nil)
+            return
+        }
         pending.completion(.success(applied.output))
     }
 

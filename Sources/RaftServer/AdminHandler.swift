@@ -198,6 +198,52 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
                 // Answered from the connection's loop: the node's own loop may be sleeping in a slowed sync.
                 channel.eventLoop.makeSucceededFuture(
                     SlowDiskResult(delayMilliseconds: monitor.delayMilliseconds, slowSyncs: monitor.slowSyncs)))
+        case "failpoint":
+            guard let nameText = request.name else { return reply(channel, id, shell.failpoints()) }
+            guard let name = FailpointName(rawValue: nameText) else {
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "bad_request",
+                        message: "unknown failpoint \"\(nameText)\"; known: "
+                            + FailpointName.allCases.map(\.rawValue).joined(separator: ", ")))
+            }
+            let action: FailpointAction?
+            switch request.action ?? "" {
+            case "off": action = nil
+            case "crash": action = .crash
+            case "drop": action = .drop
+            case "on": action = .on
+            case let text where text.hasPrefix("pause:"):
+                guard let milliseconds = DurationText.milliseconds(text.dropFirst("pause:".count)),
+                    milliseconds <= 60_000
+                else { fallthrough }
+                action = .pause(milliseconds: milliseconds)
+            default:
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "bad_request",
+                        message: "a failpoint's action is crash, pause:DURATION (at most 60s), drop, on or off"))
+            }
+            if name.isUnsafe && action != nil && !shell.config.allowUnsafeFailpoints {
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "unsafe_failpoint",
+                        message: "\(name.rawValue) breaks linearizability on purpose; start raftd with"
+                            + " --allow-unsafe-failpoints to use it"))
+            }
+            if let action, name.isUnsafe != (action == .on) {
+                return send(
+                    channel, id: id,
+                    error: AdminError(
+                        code: "bad_request",
+                        message: name.isUnsafe
+                            ? "\(name.rawValue) is turned on or off"
+                            : "\(name.rawValue) takes crash, pause:DURATION or drop, not \(action)"))
+            }
+            reply(channel, id, shell.setFailpoint(name, action))
         case "logs":
             streamLogs(request, channel)
         case "entries":

@@ -64,6 +64,8 @@ public struct NodeConfiguration: Sendable {
     /// in raftd, so that a supervisor restarts it and recovery repairs the log); false only for embedders that
     /// restart the node themselves.
     public var exitOnStorageFailure = true
+    /// Whether the admin socket may arm the `unsafe-` failpoints, which break the node's guarantees on purpose.
+    public var allowUnsafeFailpoints = false
     /// A sync slower than this is logged (etcd's "slow fdatasync") and counted.
     public var slowSyncWarningMilliseconds = 1_000
     /// Seeds election jitter; raftd draws it from the system's random source unless given.

@@ -102,6 +102,13 @@ public struct RaftdCommand: ParsableCommand {
     )
     var slowSyncWarning: String = "1s"
 
+    @Flag(
+        name: .long,
+        help:
+            "Let the admin socket arm the unsafe- failpoints, which break linearizability on purpose (to test checkers only)."
+    )
+    var allowUnsafeFailpoints = false
+
     @Option(name: .long, help: "Time a client request may wait before it is answered 504, e.g. 5s.")
     var requestTimeout: String = "5s"
 
@@ -207,6 +214,7 @@ public struct RaftdCommand: ParsableCommand {
             throw ValidationError("--slow-sync-warning must be a duration like 1s, not \"\(slowSyncWarning)\"")
         }
         config.slowSyncWarningMilliseconds = slowSync
+        config.allowUnsafeFailpoints = allowUnsafeFailpoints
         config.alarmMinimumFreeBytes = minimumFree
         config.alarmMinimumFreePercent = UInt64(minFreePercent)
         config.quotaBackendBytes = quota == 0 ? nil : quota
@@ -235,6 +243,9 @@ public struct RaftdCommand: ParsableCommand {
         }
         return ClusterID(hash)
     }
+
+    /// The options that are flags (no value on the command line).
+    static let flags: Set<String> = ["allow-unsafe-failpoints"]
 
     /// Merges `--config FILE` options under the command line's own (command line wins).
     public static func argumentsWithConfigFile(_ arguments: [String]) throws -> [String] {
@@ -269,7 +280,15 @@ public struct RaftdCommand: ParsableCommand {
             let value = parts[1].trimmingCharacters(in: " \t\"")
             let option = "--" + name
             if !arguments.contains(where: { $0 == option || $0.hasPrefix(option + "=") }) {
-                merged.append(contentsOf: [option, value])
+                if Self.flags.contains(name) {
+                    // A flag takes no value on the command line: `name = true` sets it, `false` leaves it off.
+                    guard value == "true" || value == "false" else {
+                        throw ValidationError("\(path):\(number + 1): \(name) is true or false, not \"\(value)\"")
+                    }
+                    if value == "true" { merged.append(option) }
+                } else {
+                    merged.append(contentsOf: [option, value])
+                }
             }
         }
         return merged

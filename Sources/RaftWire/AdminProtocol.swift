@@ -10,7 +10,7 @@ public enum AdminProtocol {
     public static let maxLineBytes = 64 * 1024
     public static let operations = [
         "status", "campaign", "transfer-leader", "block", "unblock", "set-blocked", "heal", "snapshot", "logs",
-        "entries", "events", "slow-disk",
+        "entries", "events", "slow-disk", "failpoint",
     ]
 }
 
@@ -48,6 +48,8 @@ public enum AdminRequestID: Codable, Sendable, Hashable {
 /// - `entries`: from index `from` (default 1), at most `limit` (default 1000), then new ones if `follow`.
 /// - `events`: recent events, then new ones if `follow`.
 /// - `slow-disk`: `delay`, a duration (`500ms`, `2s`; `0` or `off` clears) injected before every sync.
+/// - `failpoint`: without `name`, lists every failpoint and its action; with `name` and `action` (`crash`,
+///   `pause:DURATION`, `drop`, `on`, `off`), arms or disarms one.
 public struct AdminRequest: Codable, Sendable, Hashable {
     public var v: Int?
     public var id: AdminRequestID?
@@ -62,6 +64,8 @@ public struct AdminRequest: Codable, Sendable, Hashable {
     public var limit: Int?
     public var follow: Bool?
     public var delay: String?
+    public var name: String?
+    public var action: String?
 
     public init(op: String, id: AdminRequestID? = nil) {
         self.v = AdminProtocol.version

@@ -10,6 +10,7 @@ final class RecordingEnvironment: NodeEnvironment {
     var sent: [Message] = []
     var events: [RaftEvent] = []
     var failures: [String] = []
+    var failpointsReached: [(FailpointName, FailpointAction)] = []
     weak var runtime: NodeRuntime<KVStore>?
 
     func send(_ messages: [Message]) { sent += messages }
@@ -18,6 +19,7 @@ final class RecordingEnvironment: NodeEnvironment {
     func eventOccurred(_ event: RaftEvent, term: Term) { events.append(event) }
     func entriesPersisted(_ entries: [Entry]) {}
     func storageFailed(_ reason: String) { failures.append(reason) }
+    func failpointReached(_ name: FailpointName, _ action: FailpointAction) { failpointsReached.append((name, action)) }
 }
 
 /// One node of a cluster of `voters`, over an in-memory disk, with an environment that records what it sends.

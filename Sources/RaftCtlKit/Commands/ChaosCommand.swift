@@ -106,8 +106,16 @@ struct Chaos: ParsableCommand {
 /// The faults the nemesis knows, and the seeded schedule of them.
 enum Nemesis {
     enum Kind: String, CaseIterable, Sendable {
-        case kill, pause, partition, oneway, killall
+        case kill, pause, partition, oneway, killall, failpoints
     }
+
+    /// The failpoints the nemesis arms: the safe ones, with the actions that fit each.
+    static let failpointActions: [(name: String, actions: [String])] = [
+        ("before-leader-sync", ["crash", "pause:300ms"]), ("after-leader-sync", ["crash", "pause:300ms"]),
+        ("after-append-sent", ["crash", "drop"]), ("after-commit-before-apply", ["crash", "pause:300ms"]),
+        ("after-apply-before-reply", ["crash", "drop"]), ("before-follower-ack", ["crash", "drop"]),
+        ("before-snapshot-install", ["crash", "drop"]),
+    ]
 
     /// One fault of the schedule: what, on whom, held how long, then how long of quiet after healing.
     struct Fault: Sendable, Hashable {
@@ -123,6 +131,7 @@ enum Nemesis {
             case .partition: "partition \(targets[0]) | \(targets.dropFirst().joined(separator: ","))"
             case .oneway: "block \(targets[0]) -> \(targets[1])"
             case .killall: "kill -9 every node"
+            case .failpoints: "failpoint \(targets[1]) \(targets[2]) on \(targets[0])"
             }
         }
     }
@@ -142,9 +151,12 @@ enum Nemesis {
             let targets: [String]
             switch kind {
             case .kill, .pause: targets = [shuffled[0]]
-            case .partition: targets = shuffled.sorted { a, _ in a == shuffled[0] }
+            case .partition: targets = shuffled
             case .oneway: targets = [shuffled[0], shuffled[1]]
             case .killall: targets = nodes
+            case .failpoints:
+                let point = failpointActions[random.next(failpointActions.count)]
+                targets = [shuffled[0], point.name, point.actions[random.next(point.actions.count)]]
             }
             let hold = 1_000 + random.next(3_000)
             let quiet = 1_000 + random.next(2_000)
@@ -158,7 +170,13 @@ enum Nemesis {
 /// A small seeded generator (PCG-style LCG) for schedules and workloads: the same seed, the same choices.
 struct ChaosRandom {
     var state: UInt64
-    init(seed: UInt64) { state = seed | 1 }
+    /// Seeds pass through SplitMix64's finalizer first, so neighbouring seeds give unrelated sequences.
+    init(seed: UInt64) {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        state = z ^ (z >> 31)
+    }
     mutating func next(_ bound: Int) -> Int {
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int((state >> 33) % UInt64(max(1, bound)))
@@ -404,7 +422,15 @@ struct ChaosRun: Sendable {
             _ = try? controller.partition(spec, groups: [[fault.targets[0]], Array(fault.targets.dropFirst())])
         case .oneway: try? controller.block(spec, from: fault.targets[0], to: fault.targets[1])
         case .killall: for id in fault.targets { _ = try? controller.kill(id, signal: SIGKILL) }
+        case .failpoints: setFailpoint(fault.targets[0], fault.targets[1], fault.targets[2])
         }
+    }
+
+    func setFailpoint(_ id: String, _ name: String, _ action: String) {
+        var request = AdminRequest(op: "failpoint", id: .number(1))
+        request.name = name
+        request.action = action
+        let _: [String: String]? = try? AdminClient(socketPath: controller.directory.adminSocket(id)).call(request)
     }
 
     func heal(_ fault: Nemesis.Fault) {
@@ -412,6 +438,12 @@ struct ChaosRun: Sendable {
         case .kill, .killall: for id in fault.targets { try? controller.start(id, raftdOption: nil) }
         case .pause: try? controller.pause(fault.targets[0], resume: true)
         case .partition, .oneway: _ = try? controller.heal(spec)
+        case .failpoints:
+            // A crash failpoint may have ended the node: the supervisor restarts it, or this does.
+            setFailpoint(fault.targets[0], fault.targets[1], "off")
+            if NodeProcess.inspect(controller.directory, fault.targets[0]).pid == nil {
+                try? controller.start(fault.targets[0], raftdOption: nil)
+            }
         }
     }
 

@@ -293,3 +293,31 @@ struct Heal: ParsableCommand {
         if !skipped.isEmpty { warn("not running, not changed: \(skipped.joined(separator: ", "))") }
     }
 }
+
+struct Failpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List a node's failpoints, or arm one: crash, pause:DURATION, drop, on (unsafe ones), off.",
+        discussion: """
+            Failpoints are named points in raftd where a fault is injected on purpose: \
+            \(FailpointCatalog.names.joined(separator: ", ")). The unsafe- ones break linearizability on purpose \
+            and need raftd started with --allow-unsafe-failpoints (put `allow-unsafe-failpoints = true` in the \
+            node's raftd.conf). See raftd(8).
+            """)
+    @OptionGroup var cluster: ClusterOptions
+    @Argument(help: "Node id.", completion: nodeIDs) var id: String
+    @Argument(help: "Failpoint name.", completion: .list(FailpointCatalog.names)) var name: String?
+    @Argument(help: "crash, pause:DURATION, drop, on or off.", completion: .list(FailpointCatalog.actions))
+    var action: String?
+
+    func run() throws {
+        let spec = try cluster.runningSpec()
+        var request = AdminRequest(op: "failpoint", id: .number(1))
+        if let name {
+            guard let action else { throw RaftctlError.usage("give an action: crash, pause:DURATION, drop, on or off") }
+            request.name = name
+            request.action = action
+        }
+        let armed: [String: String] = try cluster.controller.admin(spec, id).call(request)
+        for name in armed.keys.sorted() { say("\(name)  \(armed[name]!)") }
+    }
+}

@@ -117,7 +117,7 @@ final class REPLSession {
         }
         let takesNodes: Set<String> = [
             "start", "stop", "restart", "kill", "pause", "resume", "campaign", "transfer-leader", "isolate", "block",
-            "snapshot", "logs", "entries", "events", "partition", "slow-disk",
+            "snapshot", "logs", "entries", "events", "partition", "slow-disk", "failpoint",
         ]
         guard takesNodes.contains(command), let spec = try? directory.loadSpec() else { return [] }
         // For partition groups like "n1,n2", complete the id after the last comma.
