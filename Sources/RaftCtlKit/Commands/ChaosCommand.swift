@@ -128,7 +128,9 @@ enum Nemesis {
             switch kind {
             case .kill: "kill -9 \(targets[0])"
             case .pause: "pause \(targets[0])"
-            case .partition: "partition \(targets[0]) | \(targets.dropFirst().joined(separator: ","))"
+            case .partition:
+                targets[0] == "leader"
+                    ? "partition the leader from the others" : "partition \(targets.joined(separator: " "))"
             case .oneway: "block \(targets[0]) -> \(targets[1])"
             case .killall: "kill -9 every node"
             case .failpoints: "failpoint \(targets[1]) \(targets[2]) on \(targets[0])"
@@ -151,7 +153,13 @@ enum Nemesis {
             let targets: [String]
             switch kind {
             case .kill, .pause: targets = [shuffled[0]]
-            case .partition: targets = shuffled
+            case .partition:
+                // Either the leader of the moment alone, or two halves (1 | 2 of three, 2 | 3 of five).
+                let half = shuffled.count / 2
+                targets =
+                    random.next(2) == 0
+                    ? ["leader"]
+                    : [shuffled.prefix(half).joined(separator: ","), shuffled.dropFirst(half).joined(separator: ",")]
             case .oneway: targets = [shuffled[0], shuffled[1]]
             case .killall: targets = nodes
             case .failpoints:
@@ -296,12 +304,13 @@ struct ChaosRun: Sendable {
             guard Self.nanoseconds() < end else { break }
             let began = Self.nanoseconds() - origin
             recorder.state.withLock { $0.fault = fault.description }
-            inject(fault)
+            let done = inject(fault)
+            recorder.state.withLock { $0.fault = done }
             cursor = Self.nanoseconds() + UInt64(fault.holdMilliseconds) * 1_000_000
             wait(until: cursor)
             heal(fault)
             recorder.state.withLock { $0.fault = "none" }
-            faults.append(FaultRecord(description: fault.description, start: began, end: Self.nanoseconds() - origin))
+            faults.append(FaultRecord(description: done, start: began, end: Self.nanoseconds() - origin))
             cursor = Self.nanoseconds() + UInt64(fault.quietMilliseconds) * 1_000_000
         }
         wait(until: end)
@@ -414,16 +423,23 @@ struct ChaosRun: Sendable {
         return operation
     }
 
-    func inject(_ fault: Nemesis.Fault) {
+    /// Injects `fault`; returns what was done, in words (the leader resolved to its id).
+    @discardableResult
+    func inject(_ fault: Nemesis.Fault) -> String {
         switch fault.kind {
         case .kill: _ = try? controller.kill(fault.targets[0], signal: SIGKILL)
         case .pause: try? controller.pause(fault.targets[0], resume: false)
+        case .partition where fault.targets[0] == "leader":
+            let leader = controller.gather(spec).leader ?? spec.ids[0]
+            _ = try? controller.partition(spec, groups: [[leader]])
+            return "partition the leader \(leader) from the others"
         case .partition:
-            _ = try? controller.partition(spec, groups: [[fault.targets[0]], Array(fault.targets.dropFirst())])
+            _ = try? controller.partition(spec, groups: fault.targets.map { $0.split(separator: ",").map(String.init) })
         case .oneway: try? controller.block(spec, from: fault.targets[0], to: fault.targets[1])
         case .killall: for id in fault.targets { _ = try? controller.kill(id, signal: SIGKILL) }
         case .failpoints: setFailpoint(fault.targets[0], fault.targets[1], fault.targets[2])
         }
+        return fault.description
     }
 
     func setFailpoint(_ id: String, _ name: String, _ action: String) {
