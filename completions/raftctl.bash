@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|entries|events|put|get|delete|cas|check|chaos|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|entries|events|put|get|delete|cas|check|chaos|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs entries events put get delete cas check chaos repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view entries events put get delete cas check chaos repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -647,6 +647,31 @@ _raftctl_logs() {
     case "${positional_number}" in
     1)
         __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion logs -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_raftctl_logs-view() {
+    repeating_flags=()
+    non_repeating_flags=(--follow -f -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --from --to --svg)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--svg')
+        __raftctl_add_completions -f
         return
         ;;
     esac
