@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|entries|events|put|get|delete|cas|check|chaos|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|entries|events|put|get|delete|cas|check|chaos|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view entries events put get delete cas check chaos repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline entries events put get delete cas check chaos repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -671,6 +671,38 @@ _raftctl_logs-view() {
         return
         ;;
     '--svg')
+        __raftctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_raftctl_timeline() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --since --from --to --svg --html)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--since')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--svg')
+        __raftctl_add_completions -f
+        return
+        ;;
+    '--html')
         __raftctl_add_completions -f
         return
         ;;

@@ -64,6 +64,8 @@ function __raftctl_parse_tokens -S
             __raftctl_parse_subcommand 1 'cluster-dir=' 'f/follow' 'n=' 'h/help'
         case 'logs-view'
             __raftctl_parse_subcommand 0 'cluster-dir=' 'from=' 'to=' 'svg=' 'f/follow' 'h/help'
+        case 'timeline'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'since=' 'from=' 'to=' 'svg=' 'html=' 'h/help'
         case 'entries'
             __raftctl_parse_subcommand 1 'cluster-dir=' 'from=' 'limit=' 'f/follow' 'h/help'
         case 'events'
@@ -159,6 +161,7 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raf
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'snapshot' -d 'Make a node take a snapshot and compact its log now.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'logs' -d 'Print a node\'s log lines (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'logs-view' -d 'Every node\'s log side by side, aligned by index: each entry\'s term, commit, applied, snapshot.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'timeline' -d 'The cluster over time: each node\'s role and term, elections, and every fault raftctl injected.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'entries' -d 'Print a node\'s replicated log entries: index, term, type, command (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'events' -d 'Role, term and leader changes and elections, merged across nodes in time order (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'put' -d 'Write a key through any live node.'
@@ -250,6 +253,13 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_option
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs-view" svg' -l 'svg' -d 'Also write the picture as SVG to this file.' -rF
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs-view" f follow' -l 'follow' -s 'f' -d 'Redraw as the logs change, until interrupted.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl logs-view" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" since' -l 'since' -d 'Show the last DURATION, e.g. 5m.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" from' -l 'from' -d 'Start at this UTC time (2026-11-28T06:03:00Z), instead of --since.' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" to' -l 'to' -d 'End at this UTC time (default: now).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" svg' -l 'svg' -d 'Write the picture as SVG to this file.' -rF
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" html' -l 'html' -d 'Write the picture as a self-contained HTML page to this file.' -rF
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl entries" -eq 1' -fka '(__raftctl_custom_completion ---completion entries -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" from' -l 'from' -d 'First index.' -rfka ''

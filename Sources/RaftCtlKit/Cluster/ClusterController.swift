@@ -381,6 +381,7 @@ public struct ClusterController: Sendable {
             return
         }
         try startProcess(spec, node, raftd: try Self.raftdPath(raftdOption))
+        FaultLog.record(directory, "start", [id])
         try waitForAdmin(id, milliseconds: 10_000)
     }
 
@@ -400,6 +401,7 @@ public struct ClusterController: Sendable {
         _ = try resolveNode(spec, id)
         try NodeProcess.writeIntent(directory, id, .stopped)
         guard let pid = NodeProcess.inspect(directory, id).pid else { return }
+        FaultLog.record(directory, "stop", [id])
         ProcessControl.send(SIGCONT, to: pid)
         ProcessControl.send(SIGTERM, to: pid)
         if !ProcessControl.waitForExit(pid, milliseconds: 5_000) {
@@ -416,6 +418,7 @@ public struct ClusterController: Sendable {
         let nonFatal: Set<Int32> = [SIGSTOP, SIGCONT, SIGUSR1, SIGUSR2]
         if !nonFatal.contains(signal) { try NodeProcess.writeIntent(directory, id, .killed) }
         guard ProcessControl.send(signal, to: pid) else { throw .failed("cannot signal \(id) (pid \(pid))") }
+        if !nonFatal.contains(signal) { FaultLog.record(directory, "kill", [id], "signal \(signal)") }
         if signal == SIGKILL { _ = ProcessControl.waitForExit(pid, milliseconds: 2_000) }
         return pid
     }
@@ -425,6 +428,7 @@ public struct ClusterController: Sendable {
         _ = try resolveNode(spec, id)
         guard let pid = NodeProcess.inspect(directory, id).pid else { throw .failed("\(id) is not running") }
         ProcessControl.send(resume ? SIGCONT : SIGSTOP, to: pid)
+        FaultLog.record(directory, resume ? "resume" : "pause", [id])
     }
 
     // MARK: - Observing
@@ -529,6 +533,8 @@ public struct ClusterController: Sendable {
             }
         }
         let skipped = try applyFilters(spec, inbound: cut, outbound: cut)
+        FaultLog.record(
+            directory, "partition", spec.ids, all.map { $0.joined(separator: ",") }.joined(separator: " | "))
         return (all, skipped)
     }
 
@@ -547,9 +553,12 @@ public struct ClusterController: Sendable {
         if NodeProcess.inspect(directory, to).pid != nil {
             let _: AdminBlocked = try admin(spec, to).call(inbound)
         }
+        FaultLog.record(directory, "block", [from, to], "\(from) -> \(to)")
     }
 
     public func heal(_ spec: ClusterSpec) throws(RaftctlError) -> [String] {
-        try applyFilters(spec, inbound: [:], outbound: [:])
+        let skipped = try applyFilters(spec, inbound: [:], outbound: [:])
+        FaultLog.record(directory, "heal", spec.ids)
+        return skipped
     }
 }

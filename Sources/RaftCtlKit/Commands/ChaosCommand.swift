@@ -447,6 +447,7 @@ struct ChaosRun: Sendable {
         request.name = name
         request.action = action
         let _: [String: String]? = try? AdminClient(socketPath: controller.directory.adminSocket(id)).call(request)
+        FaultLog.record(controller.directory, "failpoint", [id], "\(name) \(action)")
     }
 
     func heal(_ fault: Nemesis.Fault) {

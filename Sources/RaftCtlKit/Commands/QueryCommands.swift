@@ -274,6 +274,7 @@ struct SlowDisk: ParsableCommand {
             var slowSyncs: UInt64
         }
         let result: Result = try cluster.controller.admin(spec, id).call(request)
+        FaultLog.record(cluster.directory, "slow-disk", [id], result.delayMilliseconds == 0 ? "off" : delay)
         if result.delayMilliseconds == 0 {
             say("\(id) syncs are no longer delayed (slow syncs so far: \(result.slowSyncs))")
         } else {
@@ -318,6 +319,7 @@ struct Failpoint: ParsableCommand {
             request.action = action
         }
         let armed: [String: String] = try cluster.controller.admin(spec, id).call(request)
+        if let name, let action { FaultLog.record(cluster.directory, "failpoint", [id], "\(name) \(action)") }
         for name in armed.keys.sorted() { say("\(name)  \(armed[name]!)") }
     }
 }
