@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "RaftCheckTests", dependencies: ["RaftCheck"]),
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
-        .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage", "RaftRuntime", "RaftKV"]),
+        .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage", "RaftRuntime", "RaftKV", "RaftCheck"]),
         // Throughput and allocation benchmark of the core alone (not a test).
         .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"]),
         // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.

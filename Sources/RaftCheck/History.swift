@@ -29,12 +29,17 @@ public struct HistoryOperation: Sendable, Hashable {
     public var output: String?
     /// Whether an `ok` cas succeeded.
     public var casSucceeded: Bool?
+    /// For an `ok` write, when the client was told: whether the key was absent before it (nil: not told).
+    public var createdKey: Bool?
+    /// For an `ok` delete, when the client was told: whether there was a value to delete (nil: not told).
+    public var deletedExisting: Bool?
     public var invoke: UInt64
     public var complete: UInt64?
 
     public init(
         line: Int = 0, process: Int, key: String, call: Call, status: Status, output: String? = nil,
-        casSucceeded: Bool? = nil, invoke: UInt64, complete: UInt64?
+        casSucceeded: Bool? = nil, createdKey: Bool? = nil, deletedExisting: Bool? = nil, invoke: UInt64,
+        complete: UInt64?
     ) {
         self.line = line
         self.process = process
@@ -43,6 +48,8 @@ public struct HistoryOperation: Sendable, Hashable {
         self.status = status
         self.output = output
         self.casSucceeded = casSucceeded
+        self.createdKey = createdKey
+        self.deletedExisting = deletedExisting
         self.invoke = invoke
         self.complete = complete
     }

@@ -29,7 +29,8 @@ public struct HistoryReport {
         self.results = results
     }
 
-    static func escape(_ text: String) -> String {
+    /// `text` with `&`, `<`, `>` and `"` escaped, for HTML and SVG.
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {

@@ -34,15 +34,18 @@ public enum LinearizabilityChecker {
         public var verdict: Verdict
     }
 
-    /// Checks every key, in key order. `budgetSeconds` bounds the search per key.
-    public static func check(_ history: [HistoryOperation], budgetSeconds: Double = 30) -> [KeyResult] {
+    /// Checks every key, in key order. `budgetSeconds` bounds the search per key; `maxSteps`, when given, bounds
+    /// it by work instead, so that the verdict does not depend on the machine (the simulator needs that).
+    public static func check(_ history: [HistoryOperation], budgetSeconds: Double = 30, maxSteps: Int? = nil)
+        -> [KeyResult]
+    {
         var byKey: [String: [HistoryOperation]] = [:]
         for operation in history where operation.status != .fail { byKey[operation.key, default: []].append(operation) }
         return byKey.keys.sorted().map { key in
             let operations = byKey[key]!
             return KeyResult(
                 key: key, operations: operations.count,
-                verdict: checkKey(key, operations, budgetSeconds: budgetSeconds))
+                verdict: checkKey(key, operations, budgetSeconds: budgetSeconds, maxSteps: maxSteps))
         }
     }
 
@@ -55,9 +58,11 @@ public enum LinearizabilityChecker {
             guard known else { return .some(state) }
             return operation.output == state ? .some(state) : nil
         case .write(let value):
-            return .some(value)
+            guard known, let created = operation.createdKey else { return .some(value) }
+            return (state == nil) == created ? .some(value) : nil
         case .delete:
-            return .some(nil)
+            guard known, let existed = operation.deletedExisting else { return .some(nil) }
+            return (state != nil) == existed ? .some(nil) : nil
         case .cas(let old, let new):
             guard known else { return state == old ? .some(new) : .some(state) }
             if operation.casSucceeded == true { return state == old ? .some(new) : nil }
@@ -69,6 +74,13 @@ public enum LinearizabilityChecker {
     static func explain(_ operation: HistoryOperation, after state: String?) -> String {
         let holds = state.map { "the register holds \($0)" } ?? "the key is absent"
         switch operation.call {
+        case .write where step(state, operation) == nil:
+            return operation.createdKey == true
+                ? "a write was told it created the key but \(holds)" : "a write was told the key existed but \(holds)"
+        case .delete where step(state, operation) == nil:
+            return operation.deletedExisting == true
+                ? "a delete was told it deleted a value but \(holds)"
+                : "a delete was told the key was absent but \(holds)"
         case .read where step(state, operation) == nil:
             return "read returned \(operation.output ?? "nothing (absent)") but \(holds)"
         case .cas(let old, _) where step(state, operation) == nil:
@@ -95,7 +107,9 @@ public enum LinearizabilityChecker {
         var match: Int
     }
 
-    static func checkKey(_ key: String, _ operations: [HistoryOperation], budgetSeconds: Double) -> Verdict {
+    static func checkKey(
+        _ key: String, _ operations: [HistoryOperation], budgetSeconds: Double, maxSteps: Int? = nil
+    ) -> Verdict {
         // Events in time order; at equal times calls come first (they overlap). Unknown outcomes return last.
         var raw: [(operation: Int, isCall: Bool, time: UInt64)] = []
         for (index, operation) in operations.enumerated() {
@@ -147,7 +161,8 @@ public enum LinearizabilityChecker {
         var entry = events[0].next
         while entry >= 0 {
             steps += 1
-            if steps & 1023 == 0 && now() > deadline { return .unknown }
+            if let maxSteps, steps > maxSteps { return .unknown }
+            if maxSteps == nil && steps & 1023 == 0 && now() > deadline { return .unknown }
             let event = events[entry]
             if event.isCall {
                 if let next = step(state, operations[event.operation]) {

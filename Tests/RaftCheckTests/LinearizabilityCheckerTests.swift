@@ -101,6 +101,20 @@ struct HandMadeHistoryTests {
             ]))
     }
 
+    @Test("what a write or delete was told about the key before it is checked too, when given")
+    func creationAndDeletionOutcomes() {
+        var second = op(2, .write("2"), 20, 30)
+        second.createdKey = true
+        #expect(!isValid([op(1, .write("1"), 0, 10), second]), "told it created a key that held 1")
+        second.createdKey = false
+        #expect(isValid([op(1, .write("1"), 0, 10), second]))
+        var delete = op(1, .delete, 0, 10)
+        delete.deletedExisting = true
+        #expect(!isValid([delete]), "told it deleted a value from an absent key")
+        guard case .violation(let violation) = verdict([delete]) else { return }
+        #expect(violation.reason == "a delete was told it deleted a value but the key is absent")
+    }
+
     @Test("keys are checked apart and named")
     func perKey() {
         let results = LinearizabilityChecker.check([

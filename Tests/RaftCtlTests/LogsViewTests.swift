@@ -10,7 +10,6 @@ import Testing
 /// The logs side by side, rendered from a made-up moment: the Raft paper's figure 7 in small.
 @Suite("logs-view rendering (golden)")
 struct LogsViewRenderingTests {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     static func snapshot() -> LogsSnapshot {
         func entries(_ terms: [UInt64], from first: UInt64 = 1) -> [UInt64: UInt64] {
@@ -32,22 +31,12 @@ struct LogsViewRenderingTests {
         ])
     }
 
-    func check(_ text: String, against name: String) throws {
-        let path = Self.golden.appendingPathComponent(name)
-        guard let expected = try? String(contentsOf: path, encoding: .utf8) else {
-            try text.write(to: path, atomically: true, encoding: .utf8)
-            Issue.record("wrote the missing golden file \(path.path); check it and run again")
-            return
-        }
-        #expect(text == expected, "differs from \(name):\n\(text)")
-    }
-
     @Test("text: terms aligned by index, the divergent entry marked, compacted cells, commit/applied/snapshot marks")
     func text() throws {
         let snapshot = Self.snapshot()
         let range = snapshot.range(from: nil, to: nil, cells: 20)
         #expect(range == 1...8)
-        try check(snapshot.text(range, color: false) + "\n", against: "logs-view.txt")
+        try checkGolden(snapshot.text(range, color: false) + "\n", "logs-view.txt")
         #expect(snapshot.range(from: nil, to: nil, cells: 3) == 6...8, "the last screenful by default")
         #expect(snapshot.range(from: 2, to: 4, cells: 3) == 2...4)
     }
@@ -56,7 +45,7 @@ struct LogsViewRenderingTests {
     func svg() throws {
         let snapshot = Self.snapshot()
         let picture = snapshot.svg(1...8)
-        try check(picture, against: "logs-view.svg")
+        try checkGolden(picture, "logs-view.svg")
         let parser = XMLParser(data: Data(picture.utf8))
         #expect(parser.parse(), "the SVG is not well-formed XML: \(String(describing: parser.parserError))")
         #expect(picture.components(separatedBy: "stroke=\"#d50000\"").count - 1 == 2, "two divergent entries")

@@ -8,7 +8,6 @@ import Testing
 /// by deleting it and running the test once: it writes what it got and fails).
 @Suite("status warning lines (golden)")
 struct StatusWarningsTests {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     /// A cluster in trouble: n1 out of space, n2 paused and cut off from n3 one way, n3's storage failed (the
     /// others know it) and n3 and n5 cut from each other both ways, n4 crashed.
@@ -46,25 +45,15 @@ struct StatusWarningsTests {
         return ClusterView(leader: "n1", term: 7, nodes: [n1, n2, n3, n4, n5], alarms: alarms)
     }
 
-    func check(_ text: String, against name: String) throws {
-        let path = Self.golden.appendingPathComponent(name)
-        guard let expected = try? String(contentsOf: path, encoding: .utf8) else {
-            try text.write(to: path, atomically: true, encoding: .utf8)
-            Issue.record("wrote the missing golden file \(path.path); check it and run again")
-            return
-        }
-        #expect(text == expected, "differs from \(name):\n\(text)")
-    }
-
     @Test("the table ends with the cuts and one warning per alarm, paused or crashed node, and cut")
     func table() throws {
-        try check(StatusRendering.render(Self.troubledView(), json: false) + "\n", against: "status-warnings.txt")
+        try checkGolden(StatusRendering.render(Self.troubledView(), json: false) + "\n", "status-warnings.txt")
     }
 
     @Test("--json carries the same alarms and warning lines")
     func json() throws {
         let text = StatusRendering.render(Self.troubledView(), json: true)
-        try check(text + "\n", against: "status-warnings.json")
+        try checkGolden(text + "\n", "status-warnings.json")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect((document["warnings"] as? [String]) == Self.troubledView().warnings)
         #expect(

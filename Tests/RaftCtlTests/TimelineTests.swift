@@ -12,7 +12,6 @@ import Testing
 /// n1 comes back as a follower; a partition and its heal.
 @Suite("timeline rendering (golden)")
 struct TimelineRenderingTests {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
     static let base = Timeline.epochMilliseconds("2026-11-28T06:00:00.000Z")!
 
     static func at(_ seconds: Double) -> String {
@@ -54,16 +53,6 @@ struct TimelineRenderingTests {
         return Timeline.build(nodes: ["n1", "n2", "n3"], logs: logs, faults: faults, start: base, end: base + 10_000)
     }
 
-    func check(_ text: String, against name: String) throws {
-        let path = Self.golden.appendingPathComponent(name)
-        guard let expected = try? String(contentsOf: path, encoding: .utf8) else {
-            try text.write(to: path, atomically: true, encoding: .utf8)
-            Issue.record("wrote the missing golden file \(path.path); check it and run again")
-            return
-        }
-        #expect(text == expected, "differs from \(name):\n\(text)")
-    }
-
     @Test("roles and terms per node, the kill's down time, fault windows paired with what ended them")
     func model() {
         let timeline = Self.timeline()
@@ -81,13 +70,13 @@ struct TimelineRenderingTests {
 
     @Test("the text rendering (golden)")
     func text() throws {
-        try check(Self.timeline().text(width: 88) + "\n", against: "timeline.txt")
+        try checkGolden(Self.timeline().text(width: 88) + "\n", "timeline.txt")
     }
 
     @Test("the SVG (golden) parses as XML")
     func svg() throws {
         let picture = Self.timeline().svg()
-        try check(picture, against: "timeline.svg")
+        try checkGolden(picture, "timeline.svg")
         let parser = XMLParser(data: Data(picture.utf8))
         #expect(parser.parse(), "not well-formed XML: \(String(describing: parser.parserError))")
     }

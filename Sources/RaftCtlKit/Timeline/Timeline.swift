@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import RaftCheck
 
 /// The cluster over time, as `raftctl timeline` draws it: per node, the roles it held with their terms (from its
 /// `raftd.log`), marks for elections, transfers and snapshots, and the windows of every fault raftctl injected
@@ -207,19 +208,7 @@ struct Timeline: Sendable {
         "down": "#f5f5f5",
     ]
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HistoryReport.escape(text) }
 
     /// The picture as SVG: role bands with their terms, marks, fault windows shaded across the rows they touched.
     func svg() -> String {
