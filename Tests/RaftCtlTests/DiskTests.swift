@@ -163,7 +163,6 @@ extension RaftctlEndToEndTests {
             #expect(disk.slowSyncThresholdMilliseconds == 1_000)
             let events = try cluster.ok("events").stdout
             #expect(events.contains("slow-disk") && events.contains("slow fdatasync"), "events:\n\(events)")
-            #expect(status.leader == leader, "a slow follower does not move leadership")
 
             let bad = try cluster.ctl("slow-disk", follower, "soon")
             #expect(bad.status == 2, "\(bad)")
