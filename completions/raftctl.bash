@@ -593,7 +593,7 @@ _raftctl_failpoint() {
         return
         ;;
     2)
-        __raftctl_add_completions -W 'before-leader-sync'$'\n''after-leader-sync'$'\n''after-append-sent'$'\n''after-commit-before-apply'$'\n''after-apply-before-reply'$'\n''before-follower-ack'$'\n''before-snapshot-install'$'\n''unsafe-stale-reads'
+        __raftctl_add_completions -W 'before-leader-sync'$'\n''after-leader-sync'$'\n''after-append-sent'$'\n''after-commit-before-apply'$'\n''during-apply'$'\n''after-apply-before-reply'$'\n''before-follower-ack'$'\n''before-snapshot-install'$'\n''unsafe-stale-reads'
         return
         ;;
     3)

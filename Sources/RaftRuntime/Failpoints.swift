@@ -14,6 +14,8 @@ public enum FailpointName: String, CaseIterable, Sendable, Hashable {
     case afterAppendSent = "after-append-sent"
     /// After entries are committed, before they are applied.
     case afterCommitBeforeApply = "after-commit-before-apply"
+    /// While a committed entry is applied (pause: a slow state machine, which raftd reports as a slow apply).
+    case duringApply = "during-apply"
     /// After a write is applied, before its client is answered (drop: the answer is never sent; the client times
     /// out with 504).
     case afterApplyBeforeReply = "after-apply-before-reply"

@@ -23,11 +23,16 @@ public protocol NodeEnvironment: AnyObject {
     func storageFailed(_ reason: String)
     /// An armed failpoint was reached with `crash` or `pause`: end the process, or stall the loop.
     func failpointReached(_ name: FailpointName, _ action: FailpointAction)
+    /// Runs `apply`, which applies the committed entry at `index` to the state machine, so that the environment
+    /// can time it (raftd's apply-duration metric and slow-apply warning). It must call `apply` exactly once.
+    func applying(_ index: LogIndex, _ apply: () -> Void)
 }
 
 extension NodeEnvironment {
     /// Environments that never arm failpoints (the simulator) need not implement this.
     public func failpointReached(_ name: FailpointName, _ action: FailpointAction) {}
+    /// Environments that do not time applies (the simulator) just apply.
+    public func applying(_ index: LogIndex, _ apply: () -> Void) { apply() }
 }
 
 /// The work of writing one snapshot file: independent of the runtime, so it can run on another thread.

@@ -101,6 +101,9 @@ public final class NodeRuntime<Machine: StateMachine> {
         nextReadContext = random.next() >> 1 | 1
     }
 
+    /// Client writes proposed through this node and not yet answered.
+    public var pendingWriteCount: Int { pendingWrites.count }
+
     /// True while the node takes inputs: not stopped, storage healthy.
     public var isServing: Bool { !stopped && storageFailure == nil }
 
@@ -264,7 +267,15 @@ public final class NodeRuntime<Machine: StateMachine> {
 
     private func apply(_ entry: Entry) {
         appliedBytesSinceSnapshot += entry.sizeBytes
-        let applied = stateMachine.apply(committed: entry)
+        var applied: Applied<Machine.Output>?
+        if let environment {
+            environment.applying(entry.index) {
+                _ = reach(.duringApply)
+                applied = stateMachine.apply(committed: entry)
+            }
+        } else {
+            applied = stateMachine.apply(committed: entry)
+        }
         if let sequence = pendingWriteIndexes.removeValue(forKey: entry.index),
             applied?.proposal != ProposalID(origin: options.nodeID, sequence: sequence),
             let lost = pendingWrites.removeValue(forKey: sequence)

@@ -80,6 +80,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
 
     private func route(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ body: [UInt8]) {
         let (path, query) = Self.splitURI(head.uri)
+        if path == "/metrics" {
+            guard head.method == .GET else {
+                return respond(context, head, .methodNotAllowed, error: ("method_not_allowed", "use GET"), allow: "GET")
+            }
+            return serveMetrics(context, head)
+        }
         if path == "/v1/status" {
             guard head.method == .GET else {
                 return respond(context, head, .methodNotAllowed, error: ("method_not_allowed", "use GET"), allow: "GET")
@@ -208,6 +214,20 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         }
     }
 
+    /// Prometheus text exposition (format 0.0.4) of this node's metrics.
+    private func serveMetrics(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        shell.metricsExposition().hop(to: context.eventLoop).whenComplete { result in
+            let context = bound.value
+            switch result {
+            case .success(let text):
+                self.respond(context, head, .ok, body: text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .failure(let error):
+                self.respondFailure(context, head, error)
+            }
+        }
+    }
+
     private func respondFailure(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ error: any Error) {
         if let refusal = error as? WriteRefusal {
             return respondRefusal(context, head, refusal)
@@ -285,6 +305,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus, body: [UInt8],
         contentType: String, headers extra: [(String, String)] = []
     ) {
+        shell.metrics.countHTTPRequest(method: head.method.rawValue, code: Int(status.code))
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
@@ -315,6 +336,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     private func respondAndClose(
         _ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ code: String, _ message: String
     ) {
+        shell.metrics.countHTTPRequest(method: head?.method.rawValue ?? "unknown", code: Int(status.code))
         guard context.channel.isActive else { return }
         let body = Array(Self.errorJSON(code, message).utf8)
         var headers = HTTPHeaders()

@@ -68,6 +68,9 @@ public struct NodeConfiguration: Sendable {
     public var allowUnsafeFailpoints = false
     /// A sync slower than this is logged (etcd's "slow fdatasync") and counted.
     public var slowSyncWarningMilliseconds = 1_000
+    /// Applying one committed entry slower than this is logged and recorded as a `slow-apply` event (etcd's
+    /// "apply request took too long", `--warning-apply-duration`).
+    public var slowApplyWarningMilliseconds = 100
     /// Seeds election jitter; raftd draws it from the system's random source unless given.
     public var randomSeed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
@@ -117,6 +120,7 @@ public struct NodeConfiguration: Sendable {
         if maxKeyBytes < 1 || maxValueBytes < 1 { return "key and value limits must be positive" }
         if requestTimeoutMilliseconds < 1 { return "the request timeout must be positive" }
         if slowSyncWarningMilliseconds < 1 { return "the slow-sync warning threshold must be positive" }
+        if slowApplyWarningMilliseconds < 1 { return "the slow-apply warning threshold must be positive" }
         if alarmMinimumFreePercent > 90 { return "the free-space alarm share must be at most 90 percent" }
         return nil
     }

@@ -34,6 +34,13 @@ final class NodeShell: @unchecked Sendable {
     let storage: NodeStorage
     /// Times (and on request delays) this node's syncs; see NodeShell+Disk.swift.
     let syncMonitor: SyncMonitor
+    /// This node's metrics, exposed at `GET /metrics`.
+    let metrics: NodeMetrics
+    /// Slow applies not yet reported as an event (one event a second at most, counting the rest).
+    /// The last round trip measured to each peer (see NodeShell+Probes.swift).
+    var lastRoundTripNanoseconds: [NodeID: UInt64] = [:]
+    private var unreportedSlowApplies = 0
+    private var lastSlowApplyReportNanoseconds: UInt64 = 0
     /// Set at the end of `init` (the runtime's environment is this shell, so it cannot exist before it); never nil
     /// after that.
     private(set) var runtime: NodeRuntime<KVStore>!
@@ -56,10 +63,11 @@ final class NodeShell: @unchecked Sendable {
 
     init(
         loop: EventLoop, config: NodeConfiguration, storage: NodeStorage, sink: LogSink, logger: Logger,
-        syncMonitor: SyncMonitor
+        syncMonitor: SyncMonitor, metrics: NodeMetrics
     ) throws {
         self.loop = loop
         self.syncMonitor = syncMonitor
+        self.metrics = metrics
         self.config = config
         self.storage = storage
         self.sink = sink
@@ -112,6 +120,7 @@ final class NodeShell: @unchecked Sendable {
             ) { _ in
                 self.measureDisk(full: true)
                 self.broadcastHealth()
+                self.sendProbes()
             }
             self.scheduleFlush()
         }
@@ -192,11 +201,18 @@ final class NodeShell: @unchecked Sendable {
     /// Proposes a write; the future completes when it is applied here (or fails).
     func write(_ build: KVCommand) -> EventLoopFuture<KVApplyResult> {
         loop.flatSubmit {
-            if let refusal = self.writeRefusal(build) { return self.loop.makeFailedFuture(refusal) }
+            if let refusal = self.writeRefusal(build) {
+                self.metrics.proposalsFailed.increment()
+                return self.loop.makeFailedFuture(refusal)
+            }
             let promise = self.loop.makePromise(of: KVApplyResult.self)
             self.runtime.propose(
                 { proposal, now in build.encoded(as: proposal, at: now) },
                 completion: { result in
+                    switch result {
+                    case .success: self.metrics.proposalsCommitted.increment()
+                    case .failure: self.metrics.proposalsFailed.increment()
+                    }
                     promise.completeWith(result.mapError { self.explain($0) })
                 })
             self.scheduleFlush()
@@ -214,9 +230,13 @@ final class NodeShell: @unchecked Sendable {
                 return self.loop.makeSucceededFuture(self.runtime.stateMachine.value(for: key))
             }
             let promise = self.loop.makePromise(of: [UInt8]?.self)
+            let started = Self.monotonicNanoseconds()
             self.runtime.linearizableRead { result in
                 switch result {
-                case .success: promise.succeed(self.runtime.stateMachine.value(for: key))
+                case .success:
+                    self.metrics.readIndexDuration.recordNanoseconds(
+                        Int64(clamping: Self.monotonicNanoseconds() - started))
+                    promise.succeed(self.runtime.stateMachine.value(for: key))
                 case .failure(let error): promise.fail(error)
                 }
             }
@@ -274,6 +294,7 @@ final class NodeShell: @unchecked Sendable {
 
     private func record(_ event: RaftEvent, term: Term) {
         sink.setTerm(term)
+        if case .leaderChanged(.some, _) = event { metrics.leaderChanges.increment() }
         let (kind, detail) = Self.describe(event)
         recordEvent(kind: kind, detail: detail, term: term)
     }
@@ -361,7 +382,8 @@ final class NodeShell: @unchecked Sendable {
                 id: id.description, address: config.peers[id]!.description, connected: connected.contains(id),
                 matchIndex: progress[id]?.matchIndex.rawValue, nextIndex: progress[id]?.nextIndex.rawValue,
                 replication: progress[id]?.state.description, blockedIn: blockedInbound.contains(id),
-                blockedOut: blockedOutbound.contains(id))
+                blockedOut: blockedOutbound.contains(id),
+                roundTripMicroseconds: lastRoundTripNanoseconds[id].map { $0 / 1_000 })
         }
         return NodeStatus(
             id: config.nodeID.description, clusterID: config.clusterID.description, pid: Int(getpid()),
@@ -394,7 +416,11 @@ extension NodeShell: NodeEnvironment {
 
     func runSnapshotJob(_ job: SnapshotJob) {
         Self.snapshotQueue.async {
+            let started = Self.monotonicNanoseconds()
             let result = job.run()
+            if case .success = result {
+                self.metrics.snapshotDuration.recordNanoseconds(Int64(clamping: Self.monotonicNanoseconds() - started))
+            }
             self.loop.execute {
                 if case .success(let snapshot) = result {
                     self.logger.info(
@@ -416,6 +442,47 @@ extension NodeShell: NodeEnvironment {
 
     func storageFailed(_ reason: String) {
         handleStorageFailure(reason)
+    }
+
+    func applying(_ index: LogIndex, _ apply: () -> Void) {
+        let started = Self.monotonicNanoseconds()
+        apply()
+        let elapsed = Self.monotonicNanoseconds() - started
+        metrics.applyDuration.recordNanoseconds(Int64(clamping: elapsed))
+        if elapsed > UInt64(config.slowApplyWarningMilliseconds) * 1_000_000 { slowApply(index, nanoseconds: elapsed) }
+    }
+
+    /// An apply took longer than the warning threshold: counted always, reported as an event at most once a second
+    /// (with the number of others since the last report), so a slow state machine does not flood the log.
+    private func slowApply(_ index: LogIndex, nanoseconds: UInt64) {
+        metrics.slowApplies.increment()
+        let now = Self.monotonicNanoseconds()
+        guard now - lastSlowApplyReportNanoseconds >= 1_000_000_000 else {
+            unreportedSlowApplies += 1
+            return
+        }
+        let others = unreportedSlowApplies > 0 ? " (and \(unreportedSlowApplies) more since the last report)" : ""
+        unreportedSlowApplies = 0
+        lastSlowApplyReportNanoseconds = now
+        let threshold = DurationText.format(milliseconds: config.slowApplyWarningMilliseconds)
+        recordEvent(
+            kind: "slow-apply",
+            detail: "applying entry \(index) took \(Self.seconds(nanoseconds)), over the \(threshold) warning threshold"
+                + others,
+            level: .warning)
+    }
+
+    /// The metrics as Prometheus text, with the gauges read now (on the loop).
+    func metricsExposition() -> EventLoopFuture<[UInt8]> {
+        loop.submit {
+            let status = self.runtime.raft.status
+            return self.metrics.exposition(
+                NodeMetrics.Gauges(
+                    hasLeader: status.leader != nil, isLeader: status.role == .leader, term: status.term.rawValue,
+                    commitIndex: status.commitIndex.rawValue,
+                    appliedIndex: self.runtime.stateMachine.appliedIndex.rawValue,
+                    proposalsPending: self.runtime.pendingWriteCount))
+        }
     }
 }
 

@@ -5,9 +5,15 @@ import RaftCore
 import RaftStorage
 import RaftWire
 
+/// A decoded peer frame and its size on the wire (length prefix included), for the received-bytes metric.
+struct ReceivedFrame {
+    var frame: PeerFrame
+    var wireBytes: Int
+}
+
 /// Splits a TCP stream into peer frames, refusing oversized or malformed ones (which closes the connection).
 struct PeerFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = PeerFrame
+    typealias InboundOut = ReceivedFrame
     let codec: PeerFrameCodec
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -18,7 +24,8 @@ struct PeerFrameDecoder: ByteToMessageDecoder {
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
         let body = buffer.readBytes(length: Int(length))!
-        context.fireChannelRead(Self.wrapInboundOut(try codec.decodeFrame(body[...])))
+        let frame = try codec.decodeFrame(body[...])
+        context.fireChannelRead(Self.wrapInboundOut(ReceivedFrame(frame: frame, wireBytes: 4 + Int(length))))
         return .continue
     }
 
@@ -34,7 +41,7 @@ struct PeerFrameDecoder: ByteToMessageDecoder {
 /// each message to the node. Anything wrong closes this connection and is logged; the node carries on.
 final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
     // `@unchecked Sendable`: NIO calls a handler only on its channel's event loop; `peer` is confined there.
-    typealias InboundIn = PeerFrame
+    typealias InboundIn = ReceivedFrame
 
     let shell: NodeShell
     let logger: Logger
@@ -51,8 +58,9 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch (frame, peer) {
+        let received = unwrapInboundIn(data)
+        if let peer { shell.metrics.peers[peer]?.receivedBytes.increment(by: received.wireBytes) }
+        switch (received.frame, peer) {
         case (.handshake(let handshake), nil):
             let config = shell.config
             var problem: String?
@@ -88,7 +96,13 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             shell.healthReported(health)
-        case (.message, nil), (.snapshotChunk, nil), (.health, nil):
+        case (.probe(let probe), let peer?):
+            guard probe.from == peer, probe.to == shell.config.nodeID else {
+                refuse(context, "probe \(probe.from)->\(probe.to) on the connection from \(peer)")
+                return
+            }
+            shell.probeReceived(probe)
+        case (.message, nil), (.snapshotChunk, nil), (.health, nil), (.probe, nil):
             refuse(context, "message before handshake from \(remote(context))")
         case (.handshake, _?):
             refuse(context, "second handshake from \(remote(context))")
@@ -186,10 +200,12 @@ final class PeerTransport: @unchecked Sendable {
         var closedByPeer = false
         var everConnected = false
         var droppedFrames = 0
+        let metrics: NodeMetrics.PeerInstruments?
 
-        init(peer: NodeID, address: HostPort) {
+        init(peer: NodeID, address: HostPort, metrics: NodeMetrics.PeerInstruments?) {
             self.peer = peer
             self.address = address
+            self.metrics = metrics
         }
     }
 
@@ -199,7 +215,7 @@ final class PeerTransport: @unchecked Sendable {
         self.codec = codec
         self.logger = logger
         for (id, address) in shell.config.peers where id != shell.config.nodeID {
-            links[id] = Link(peer: id, address: address)
+            links[id] = Link(peer: id, address: address, metrics: shell.metrics.peers[id])
         }
     }
 
@@ -239,14 +255,26 @@ final class PeerTransport: @unchecked Sendable {
             let link = links[peer]!
             if let channel = link.channel {
                 if channel.isWritable {
+                    link.metrics?.sentBytes.increment(by: buffer.readableBytes)
                     channel.writeAndFlush(buffer, promise: nil)
                 } else {
                     link.droppedFrames += 1
+                    link.metrics?.sentFailures.increment()
                 }
             } else {
                 enqueue(buffer, on: link)
             }
         }
+    }
+
+    /// Sends a round-trip probe (request or reply), best effort like health reports. Called on the shell's loop.
+    func sendProbe(_ probe: Probe) {
+        guard !closed, let link = links[probe.to], let channel = link.channel, channel.isWritable else { return }
+        let frame = codec.encode(.probe(probe))
+        var buffer = channel.allocator.buffer(capacity: frame.count)
+        buffer.writeBytes(frame)
+        link.metrics?.sentBytes.increment(by: frame.count)
+        channel.writeAndFlush(buffer, promise: nil)
     }
 
     /// Sends this node's health report to every peer it may talk to (not across a cut), best effort: a report is
@@ -257,6 +285,7 @@ final class PeerTransport: @unchecked Sendable {
             guard let channel = link.channel, channel.isWritable else { continue }
             var buffer = channel.allocator.buffer(capacity: 64)
             buffer.writeBytes(codec.encode(.health(make(peer))))
+            link.metrics?.sentBytes.increment(by: buffer.readableBytes)
             channel.writeAndFlush(buffer, promise: nil)
         }
     }
@@ -286,6 +315,7 @@ final class PeerTransport: @unchecked Sendable {
             let dropped = link.queue.removeFirst()
             link.queuedBytes -= dropped.readableBytes
             link.droppedFrames += 1
+            link.metrics?.sentFailures.increment()
         }
     }
 
@@ -333,6 +363,7 @@ final class PeerTransport: @unchecked Sendable {
             var buffer = channel.allocator.buffer(capacity: handshake.count + link.queuedBytes)
             buffer.writeBytes(handshake)
             for queued in link.queue { buffer.writeImmutableBuffer(queued) }
+            link.metrics?.sentBytes.increment(by: link.queuedBytes)
             link.queue.removeAll()
             link.queuedBytes = 0
             channel.writeAndFlush(buffer, promise: nil)

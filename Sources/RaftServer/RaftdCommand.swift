@@ -102,6 +102,12 @@ public struct RaftdCommand: ParsableCommand {
     )
     var slowSyncWarning: String = "1s"
 
+    @Option(
+        name: .long,
+        help: "Log a committed entry whose apply takes longer than this, e.g. 100ms (etcd's --warning-apply-duration)."
+    )
+    var slowApplyWarning: String = "100ms"
+
     @Flag(
         name: .long,
         help:
@@ -214,6 +220,10 @@ public struct RaftdCommand: ParsableCommand {
             throw ValidationError("--slow-sync-warning must be a duration like 1s, not \"\(slowSyncWarning)\"")
         }
         config.slowSyncWarningMilliseconds = slowSync
+        guard let slowApply = DurationText.milliseconds(slowApplyWarning), slowApply > 0 else {
+            throw ValidationError("--slow-apply-warning must be a duration like 100ms, not \"\(slowApplyWarning)\"")
+        }
+        config.slowApplyWarningMilliseconds = slowApply
         config.allowUnsafeFailpoints = allowUnsafeFailpoints
         config.alarmMinimumFreeBytes = minimumFree
         config.alarmMinimumFreePercent = UInt64(minFreePercent)

@@ -57,8 +57,12 @@ public final class RaftdServer: Sendable {
         // The monitor exists before the shell it reports to: slow syncs during recovery are only logged.
         let shellForReports = Mutex<NodeShell?>(nil)
         let recoveryLogger = logger
-        let monitor = SyncMonitor(thresholdMilliseconds: config.slowSyncWarningMilliseconds) {
-            nanoseconds, injected, what in
+        let metrics = NodeMetrics(peers: config.peers.keys.filter { $0 != config.nodeID }.sorted())
+        let fsyncDuration = metrics.walFsyncDuration
+        let monitor = SyncMonitor(
+            thresholdMilliseconds: config.slowSyncWarningMilliseconds,
+            everySync: { fsyncDuration.recordNanoseconds(Int64(clamping: $0)) }
+        ) { nanoseconds, injected, what in
             if let shell = shellForReports.withLock({ $0 }) {
                 shell.slowSync(nanoseconds: nanoseconds, injectedMilliseconds: injected, what: what)
             } else {
@@ -89,7 +93,7 @@ public final class RaftdServer: Sendable {
         do {
             shell = try NodeShell(
                 loop: raftGroup.next(), config: config, storage: storage, sink: sink, logger: logger,
-                syncMonitor: monitor)
+                syncMonitor: monitor, metrics: metrics)
             shellForReports.withLock { $0 = shell }
         } catch {
             cleanUp()

@@ -19,9 +19,15 @@ public final class SyncMonitor: Sendable {
     /// into it in milliseconds, and what was synced.
     public typealias Observer = @Sendable (_ nanoseconds: UInt64, _ injectedMilliseconds: Int, _ what: String) -> Void
     private let observer: Observer
+    /// Called, on the thread that synced, with the duration in nanoseconds of every sync (for a histogram).
+    private let everySync: (@Sendable (_ nanoseconds: UInt64) -> Void)?
 
-    public init(thresholdMilliseconds: Int, observer: @escaping Observer) {
+    public init(
+        thresholdMilliseconds: Int, everySync: (@Sendable (_ nanoseconds: UInt64) -> Void)? = nil,
+        observer: @escaping Observer
+    ) {
         self.thresholdMilliseconds = thresholdMilliseconds
+        self.everySync = everySync
         self.observer = observer
     }
 
@@ -43,6 +49,7 @@ public final class SyncMonitor: Sendable {
         if delay > 0 { usleep(UInt32(min(delay, 60_000)) * 1_000) }
         try sync()
         let elapsed = Self.now() - start
+        everySync?(elapsed)
         if elapsed > UInt64(thresholdMilliseconds) * 1_000_000 {
             state.withLock { $0.slowSyncs += 1 }
             observer(elapsed, delay, what())

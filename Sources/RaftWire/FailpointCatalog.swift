@@ -3,7 +3,8 @@
 public enum FailpointCatalog {
     public static let names = [
         "before-leader-sync", "after-leader-sync", "after-append-sent", "after-commit-before-apply",
-        "after-apply-before-reply", "before-follower-ack", "before-snapshot-install", "unsafe-stale-reads",
+        "during-apply", "after-apply-before-reply", "before-follower-ack", "before-snapshot-install",
+        "unsafe-stale-reads",
     ]
     public static let actions = ["crash", "pause:500ms", "drop", "on", "off"]
 }

@@ -9,10 +9,13 @@ public struct NodeStatus: Sendable, Codable, Hashable {
         public var replication: String?
         public var blockedIn: Bool
         public var blockedOut: Bool
+        /// The last round trip measured by a probe to this peer over the peer connections, twice a second (nil
+        /// before the first answer; a cut in either direction stops new measurements).
+        public var roundTripMicroseconds: UInt64?
 
         public init(
             id: String, address: String, connected: Bool, matchIndex: UInt64?, nextIndex: UInt64?,
-            replication: String?, blockedIn: Bool, blockedOut: Bool
+            replication: String?, blockedIn: Bool, blockedOut: Bool, roundTripMicroseconds: UInt64? = nil
         ) {
             self.id = id
             self.address = address

@@ -15,6 +15,26 @@ public enum PeerFrame: Sendable, Hashable {
     /// How the sender's disk is doing, sent to every peer twice a second and at once when it changes; not part of
     /// the consensus protocol (the core never sees it).
     case health(NodeHealth)
+    /// A round-trip probe (`raft_peer_round_trip_time_seconds`): the sender's clock reading, echoed back by the
+    /// receiver on its own connection; not part of the consensus protocol.
+    case probe(Probe)
+}
+
+/// A round-trip probe between two peers. A request carries the sender's monotonic clock reading; the receiver
+/// answers with a reply carrying the same reading, and the sender subtracts it from its clock on arrival.
+public struct Probe: Sendable, Hashable {
+    public var from: NodeID
+    public var to: NodeID
+    public var isReply: Bool
+    /// The requester's monotonic clock when it sent the request, in nanoseconds (meaningful only to it).
+    public var sentNanoseconds: UInt64
+
+    public init(from: NodeID, to: NodeID, isReply: Bool, sentNanoseconds: UInt64) {
+        self.from = from
+        self.to = to
+        self.isReply = isReply
+        self.sentNanoseconds = sentNanoseconds
+    }
 }
 
 /// A node's report of its own disk, so that every node can refuse writes while any member is out of space and
@@ -126,6 +146,7 @@ public struct PeerFrameCodec: Sendable {
         case transferLeader = 12
         case snapshotChunk = 13
         case health = 14
+        case probe = 15
     }
 
     /// The frame, length prefix included.
@@ -164,6 +185,13 @@ public struct PeerFrameCodec: Sendable {
             w.write(h.freeBytes)
             w.write(h.alarmBelowFreeBytes)
             w.writeBlob(Array(h.message.utf8.prefix(NodeHealth.maxMessageBytes)))
+        case .probe(let p):
+            w.write(FrameType.probe.rawValue)
+            w.write(p.from.rawValue)
+            w.write(p.to.rawValue)
+            w.write(UInt64(0))
+            w.write(UInt8(p.isReply ? 1 : 0))
+            w.write(p.sentNanoseconds)
         }
         w.patch(UInt32(w.bytes.count - 4), at: 0)
         return w.bytes
@@ -303,9 +331,16 @@ public struct PeerFrameCodec: Sendable {
                     from: from, to: to, state: state, freeBytes: free, alarmBelowFreeBytes: threshold,
                     message: String(decoding: message, as: UTF8.self)))
         }
+        if type == .probe {
+            let kind = try r.read(UInt8.self)
+            guard kind <= 1 else { throw .invalid("probe kind \(kind)") }
+            let sent = try r.read(UInt64.self)
+            try r.expectEnd()
+            return .probe(Probe(from: from, to: to, isReply: kind == 1, sentNanoseconds: sent))
+        }
         let body: Message.Body
         switch type {
-        case .handshake, .snapshotChunk, .health:
+        case .handshake, .snapshotChunk, .health, .probe:
             preconditionFailure("handled above")
         case .requestVote:
             body = .requestVote(

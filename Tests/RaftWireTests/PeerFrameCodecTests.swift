@@ -195,6 +195,30 @@ let sampleMessages: [Message] = {
     }
 }
 
+@Suite struct ProbeFrameTests {
+    let codec = PeerFrameCodec(maxFrameBytes: 1 << 20)
+
+    @Test func requestsAndRepliesRoundTripWithTheSendersClock() throws {
+        for isReply in [false, true] {
+            let probe = Probe(from: 3, to: 1, isReply: isReply, sentNanoseconds: 123_456_789_012)
+            let decoded = try #require(try codec.decode(codec.encode(.probe(probe))[...]))
+            #expect(decoded.frame == .probe(probe))
+        }
+    }
+
+    @Test func anUnknownProbeKindOrATrailingByteIsRefused() {
+        var bytes = codec.encode(.probe(Probe(from: 3, to: 1, isReply: false, sentNanoseconds: 7)))
+        // The kind byte follows the length, type, from, to and term.
+        bytes[4 + 1 + 8 + 8 + 8] = 2
+        #expect(throws: WireError.self) { try codec.decode(bytes[...]) }
+
+        var long = codec.encode(.probe(Probe(from: 3, to: 1, isReply: true, sentNanoseconds: 7)))
+        long.append(0)
+        long[3] += 1
+        #expect(throws: WireError.self) { try codec.decode(long[...]) }
+    }
+}
+
 @Suite struct ByteSizeTextTests {
     @Test func sizesParseWithBinaryUnits() {
         #expect(ByteSizeText.bytes("0") == 0)
