@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|entries|events|put|get|delete|cas|check|chaos|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|top|entries|events|put|get|delete|cas|check|chaos|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline entries events put get delete cas check chaos repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline top entries events put get delete cas check chaos repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -704,6 +704,27 @@ _raftctl_timeline() {
         ;;
     '--html')
         __raftctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_raftctl_top() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --interval -n --iterations)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--interval')
+        return
+        ;;
+    '-n'|'--iterations')
         return
         ;;
     esac

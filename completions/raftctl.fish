@@ -66,6 +66,8 @@ function __raftctl_parse_tokens -S
             __raftctl_parse_subcommand 0 'cluster-dir=' 'from=' 'to=' 'svg=' 'f/follow' 'h/help'
         case 'timeline'
             __raftctl_parse_subcommand 0 'cluster-dir=' 'since=' 'from=' 'to=' 'svg=' 'html=' 'h/help'
+        case 'top'
+            __raftctl_parse_subcommand 0 'cluster-dir=' 'interval=' 'n/iterations=' 'h/help'
         case 'entries'
             __raftctl_parse_subcommand 1 'cluster-dir=' 'from=' 'limit=' 'f/follow' 'h/help'
         case 'events'
@@ -162,6 +164,7 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raf
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'logs' -d 'Print a node\'s log lines (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'logs-view' -d 'Every node\'s log side by side, aligned by index: each entry\'s term, commit, applied, snapshot.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'timeline' -d 'The cluster over time: each node\'s role and term, elections, and every fault raftctl injected.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'top' -d 'A live full-screen view: per node role, term, indexes, lag, writes and reads per second, fsync p99.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'entries' -d 'Print a node\'s replicated log entries: index, term, type, command (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'events' -d 'Role, term and leader changes and elections, merged across nodes in time order (-f to follow).'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl" -eq 1' -fa 'put' -d 'Write a key through any live node.'
@@ -260,6 +263,10 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_option
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" svg' -l 'svg' -d 'Write the picture as SVG to this file.' -rF
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" html' -l 'html' -d 'Write the picture as a self-contained HTML page to this file.' -rF
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl timeline" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl top" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl top" interval' -l 'interval' -d 'Time between frames (default 500ms).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl top" iterations n' -s 'n' -l 'iterations' -d 'Stop after this many frames (default: until q or Ctrl-C).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl top" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" cluster-dir' -l 'cluster-dir' -d 'The cluster directory (default: $RAFTCTL_CLUSTER_DIR, else $XDG_STATE_HOME/raftctl/cluster).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_positional "raftctl entries" -eq 1' -fka '(__raftctl_custom_completion ---completion entries -- positional@0 (count (__raftctl_tokens -pc)) (__raftctl_tokens -tC))'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl entries" from' -l 'from' -d 'First index.' -rfka ''

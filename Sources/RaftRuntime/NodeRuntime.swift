@@ -53,7 +53,8 @@ public final class NodeRuntime<Machine: StateMachine> {
     /// Size of the last snapshot taken or installed, and payload bytes applied since: see `snapshotDue`.
     var lastSnapshotBytes: Int
     var appliedBytesSinceSnapshot = 0
-    var snapshotInProgress = false
+    /// A snapshot is being encoded and written in the background.
+    public internal(set) var snapshotInProgress = false
     var snapshotWaiters: [(Result<LogIndex, ClientError>) -> Void] = []
     /// Armed failpoints (see Failpoints.swift); empty in normal operation.
     public internal(set) var failpoints: [FailpointName: FailpointAction] = [:]

@@ -325,7 +325,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             switch result {
             case .success(let (backlog, token)):
                 if let token { self.subscriptions.append(("events", token)) }
-                for record in backlog { self.sendItem(channel, id, EventItem(event: Self.render(record))) }
+                for record in backlog.suffix(max(0, request.last ?? backlog.count)) {
+                    self.sendItem(channel, id, EventItem(event: Self.render(record)))
+                }
                 if !follow { self.sendEnd(channel, id) }
             case .failure(let error):
                 self.send(channel, id: id, error: AdminError(code: "failed", message: "\(error)"))

@@ -37,6 +37,9 @@ final class NodeShell: @unchecked Sendable {
     /// This node's metrics, exposed at `GET /metrics`.
     let metrics: NodeMetrics
     /// Slow applies not yet reported as an event (one event a second at most, counting the rest).
+    /// The commit index last logged as progress, and when (see `logProgress`).
+    private var loggedCommitIndex: UInt64 = 0
+    private var loggedCommitNanoseconds: UInt64 = 0
     /// The last round trip measured to each peer (see NodeShell+Probes.swift).
     var lastRoundTripNanoseconds: [NodeID: UInt64] = [:]
     private var unreportedSlowApplies = 0
@@ -121,6 +124,7 @@ final class NodeShell: @unchecked Sendable {
                 self.measureDisk(full: true)
                 self.broadcastHealth()
                 self.sendProbes()
+                self.logProgress()
             }
             self.scheduleFlush()
         }
@@ -292,6 +296,20 @@ final class NodeShell: @unchecked Sendable {
 
     // MARK: - Events and observation
 
+    /// The leader logs its commit index at most once a second when it moved (`progress: commit N applied M`):
+    /// the record `raftctl timeline` draws the commit line from. Only the leader, so a busy cluster adds one line a
+    /// second to one log.
+    private func logProgress() {
+        let status = runtime.raft.status
+        let now = Self.monotonicNanoseconds()
+        guard status.role == .leader, status.commitIndex.rawValue != loggedCommitIndex,
+            now - loggedCommitNanoseconds >= 1_000_000_000
+        else { return }
+        loggedCommitIndex = status.commitIndex.rawValue
+        loggedCommitNanoseconds = now
+        logger.info("progress: commit \(status.commitIndex) applied \(runtime.stateMachine.appliedIndex)")
+    }
+
     private func record(_ event: RaftEvent, term: Term) {
         sink.setTerm(term)
         if case .leaderChanged(.some, _) = event { metrics.leaderChanges.increment() }
@@ -395,7 +413,8 @@ final class NodeShell: @unchecked Sendable {
             peerAddress: config.peerListen.description,
             storage: runtime.storageFailure.map { "failed: \($0)" } ?? "ok",
             leadTransferee: status.leadTransferee?.description, peers: peers, disk: diskStatus,
-            alarms: clusterAlarms.statusAlarms(nowMilliseconds: Self.monotonicMilliseconds()))
+            alarms: clusterAlarms.statusAlarms(nowMilliseconds: Self.monotonicMilliseconds()),
+            snapshotInProgress: runtime.snapshotInProgress)
     }
 
     static func wallClockMilliseconds() -> UInt64 {

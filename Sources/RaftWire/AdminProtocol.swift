@@ -46,7 +46,7 @@ public enum AdminRequestID: Codable, Sendable, Hashable {
 /// - `set-blocked`: replaces the whole filter with `in` and `out`.
 /// - `logs`: `last` (default 100) lines, then new ones if `follow`.
 /// - `entries`: from index `from` (default 1), at most `limit` (default 1000), then new ones if `follow`.
-/// - `events`: recent events, then new ones if `follow`.
+/// - `events`: recent events (the `last` ones, default all kept), then new ones if `follow`.
 /// - `slow-disk`: `delay`, a duration (`500ms`, `2s`; `0` or `off` clears) injected before every sync.
 /// - `failpoint`: without `name`, lists every failpoint and its action; with `name` and `action` (`crash`,
 ///   `pause:DURATION`, `drop`, `on`, `off`), arms or disarms one.

@@ -25,6 +25,7 @@ public struct NodeStatus: Sendable, Codable, Hashable {
             self.replication = replication
             self.blockedIn = blockedIn
             self.blockedOut = blockedOut
+            self.roundTripMicroseconds = roundTripMicroseconds
         }
     }
 
@@ -50,6 +51,8 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     public var disk: Disk?
     /// The alarms in force as this node knows them: its own and those its peers reported, sorted by node.
     public var alarms: [Alarm] = []
+    /// A snapshot is being encoded and written in the background (nil from nodes that do not say).
+    public var snapshotInProgress: Bool?
 
     /// Free space of the file system holding the data directory, what the WAL and snapshots take, the alarm's
     /// thresholds, and how the disk's syncs have behaved.
@@ -109,7 +112,7 @@ public struct NodeStatus: Sendable, Codable, Hashable {
         id: String, clusterID: String, pid: Int, role: String, term: UInt64, leader: String?, vote: String?,
         commitIndex: UInt64, appliedIndex: UInt64, lastLogIndex: UInt64, firstLogIndex: UInt64, snapshotIndex: UInt64,
         keys: Int, clientURL: String, peerAddress: String, storage: String, leadTransferee: String?, peers: [Peer],
-        disk: Disk? = nil, alarms: [Alarm] = []
+        disk: Disk? = nil, alarms: [Alarm] = [], snapshotInProgress: Bool? = nil
     ) {
         self.id = id
         self.clusterID = clusterID
@@ -131,5 +134,6 @@ public struct NodeStatus: Sendable, Codable, Hashable {
         self.peers = peers
         self.disk = disk
         self.alarms = alarms
+        self.snapshotInProgress = snapshotInProgress
     }
 }

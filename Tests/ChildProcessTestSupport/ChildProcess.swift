@@ -172,6 +172,13 @@ public final class PseudoTerminal {
     /// The output so far, for failure messages.
     public var text: String { String(decoding: transcript, as: UTF8.self) }
 
+    /// The terminal's local modes (`ECHO`, `ICANON`, `ISIG`…) as the child last set them (on Linux the master
+    /// side reports the line discipline's settings).
+    public var localModes: tcflag_t? {
+        var settings = termios()
+        return tcgetattr(master, &settings) == 0 ? settings.c_lflag : nil
+    }
+
     /// Appends whatever the child wrote within the timeout; false if nothing can come any more (child gone).
     private func readAvailable(timeoutMilliseconds: Int32) -> Bool {
         var descriptor = pollfd(fd: master, events: Int16(POLLIN), revents: 0)

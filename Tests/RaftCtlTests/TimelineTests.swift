@@ -27,6 +27,9 @@ struct TimelineRenderingTests {
                 "\(at(0.35)) INFO n1 t1 role: pre-candidate -> candidate",
                 "\(at(0.4)) INFO n1 t1 role: candidate -> leader",
                 "\(at(0.4)) INFO n1 t1 elected: won term 1",
+                "\(at(1)) INFO n1 t1 progress: commit 1 applied 1",
+                "\(at(2)) INFO n1 t1 progress: commit 40 applied 40",
+                "\(at(2.5)) INFO n1 t1 progress: commit 75 applied 74",
                 "\(at(6)) NOTICE n1 t1 raftd ready admin=/c/n1/admin.sock",
                 "\(at(6.1)) INFO n1 t2 role: follower -> follower",
             ],
@@ -36,6 +39,9 @@ struct TimelineRenderingTests {
                 "\(at(3.3)) INFO n2 t2 role: pre-candidate -> candidate",
                 "\(at(3.35)) INFO n2 t2 role: candidate -> leader",
                 "\(at(3.35)) INFO n2 t2 elected: won term 2",
+                "\(at(4)) INFO n2 t2 progress: commit 76 applied 76",
+                "\(at(5)) INFO n2 t2 progress: commit 110 applied 110",
+                "\(at(8)) INFO n2 t2 progress: commit 150 applied 150",
                 "\(at(7)) INFO n2 t2 snapshot: log compacted through 120",
             ],
             "n3": [
@@ -66,6 +72,10 @@ struct TimelineRenderingTests {
         // A follower's band follows the terms it learns.
         #expect(timeline.segments["n3"]!.map(\.term) == [0, 1, 2])
         #expect(timeline.segments["n3"]!.allSatisfy { $0.role == "follower" })
+        // The commit line: the leaders' progress records in time order, never going back.
+        #expect(timeline.commits.map(\.index) == [1, 40, 75, 76, 110, 150])
+        #expect(timeline.commitIndex(at: Self.base + 4_500) == 76)
+        #expect(timeline.commitIndex(at: Self.base + 500) == nil)
     }
 
     @Test("the text rendering (golden)")
@@ -94,6 +104,13 @@ extension RaftctlEndToEndTests {
             try cluster.ok("start", old)
             try cluster.ok("isolate", new)
             try cluster.ok("heal")
+            // The leader logs its commit index at most once a second: the record the commit line is drawn from.
+            try cluster.ok("put", "after-heal", "v")
+            let leader = try #require(try cluster.settledLeader().leader)
+            try cluster.waitFor("a progress line in \(leader)'s log") {
+                cluster.tail("\(cluster.directory)/\(leader)/raftd.log", lines: 200).contains("progress: commit ")
+                    ? true : nil
+            }
             let svg = cluster.root + "/timeline.svg"
             let result = try cluster.ok("timeline", "--from", began, "--svg", svg)
             #expect(result.stdout.contains("kill \(old)"), "\(result)")
@@ -101,9 +118,13 @@ extension RaftctlEndToEndTests {
             #expect(result.stdout.contains("\(new) leader t"), "the new leader's election: \(result)")
             let row = result.stdout.split(separator: "\n").first { $0.hasPrefix(new + " ") } ?? ""
             #expect(row.contains("█"), "the new leader's band: \(result)")
+            #expect(
+                result.stdout.split(separator: "\n").contains { $0.hasPrefix("commit  ") }, "the commit line: \(result)"
+            )
             let picture = try String(contentsOfFile: svg, encoding: .utf8)
             #expect(XMLParser(data: Data(picture.utf8)).parse())
             #expect(picture.contains("kill \(old)") && picture.contains("\(new) leader term"))
+            #expect(picture.contains("<polyline") && picture.contains("commit index"))
         }
     }
 }

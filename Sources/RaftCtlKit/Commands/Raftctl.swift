@@ -17,7 +17,8 @@ public struct Raftctl: ParsableCommand {
         subcommands: [
             Up.self, Down.self, Status.self, Leader.self, Start.self, Stop.self, Restart.self, Kill.self, Pause.self,
             Resume.self, Campaign.self, TransferLeader.self, Partition.self, Isolate.self, Block.self, Heal.self,
-            SlowDisk.self, Failpoint.self, Snapshot.self, Logs.self, LogsView.self, TimelineCommand.self, Entries.self,
+            SlowDisk.self, Failpoint.self, Snapshot.self, Logs.self, LogsView.self, TimelineCommand.self, Top.self,
+            Entries.self,
             Events.self, Put.self,
             Get.self,
             Delete.self,

@@ -34,6 +34,8 @@ struct Timeline: Sendable {
     var segments: [String: [Segment]]
     var marks: [String: [Mark]]
     var faults: [Window]
+    /// The cluster's commit index over time (from the leaders' `progress:` lines), rising, one point per line.
+    var commits: [(time: Int64, index: UInt64)] = []
 
     /// Builds the timeline of `nodes` over `start...end` from their log lines and the fault records.
     static func build(
@@ -41,6 +43,7 @@ struct Timeline: Sendable {
     ) -> Timeline {
         var segments: [String: [Segment]] = [:]
         var marks: [String: [Mark]] = [:]
+        var commitSamples: [(time: Int64, index: UInt64)] = []
         let kills = Dictionary(grouping: faults.filter { $0.kind == "kill" || $0.kind == "stop" }, by: { $0.nodes[0] })
         for node in nodes {
             var current: Segment?
@@ -73,6 +76,9 @@ struct Timeline: Sendable {
                     nodeMarks.append(Mark(time: time, kind: "transfer", label: "\(node) " + message))
                 } else if message.hasPrefix("snapshot: ") {
                     nodeMarks.append(Mark(time: time, kind: "snapshot", label: "\(node) " + message))
+                } else if message.hasPrefix("progress: commit ") {
+                    let words = message.split(separator: " ")
+                    if words.count >= 3, let index = UInt64(words[2]) { commitSamples.append((time, index)) }
                 }
             }
             for kill in kills[node] ?? [] { transitions.append((kill.time, nil, 0)) }
@@ -101,9 +107,25 @@ struct Timeline: Sendable {
             }
             marks[node] = nodeMarks.filter { $0.time >= start && $0.time <= end }
         }
+        // The commit index never goes back: a deposed leader's late line must not draw a dip.
+        var commits: [(time: Int64, index: UInt64)] = []
+        for sample in commitSamples.sorted(by: { $0.time < $1.time }) {
+            let index = max(sample.index, commits.last?.index ?? 0)
+            commits.append((sample.time, index))
+        }
+        // Keep the last point before the window too: the line starts at the level it had when the window opens.
+        let before = commits.last { $0.time < start }
+        var shown = commits.filter { $0.time >= start && $0.time <= end }
+        if let before { shown.insert((start, before.index), at: 0) }
         return Timeline(
             start: start, end: end, nodes: nodes, segments: segments, marks: marks,
-            faults: windows(faults, nodes: nodes, end: end).filter { $0.end >= start && $0.start <= end })
+            faults: windows(faults, nodes: nodes, end: end).filter { $0.end >= start && $0.start <= end },
+            commits: shown)
+    }
+
+    /// The commit index at `time`: the last point at or before it (nil before the first).
+    func commitIndex(at time: Int64) -> UInt64? {
+        commits.last { $0.time <= time }?.index
     }
 
     /// Pairs each fault with what ended it: a kill or stop with the node's next start, a pause with its resume, a
@@ -175,7 +197,8 @@ struct Timeline: Sendable {
     ]
 
     /// A text rendering `width` characters wide: a row per node (█ leader, C candidate, p pre-candidate, ─ follower,
-    /// blank down, ★ elected), then a line per fault window, then the elections won.
+    /// blank down, ★ elected), the commit index as a step line in eight levels (with its range), then a line per
+    /// fault window, then the elections won.
     func text(width: Int) -> String {
         let columns = max(10, width - 8)
         let span = max(1, end - start)
@@ -192,6 +215,19 @@ struct Timeline: Sendable {
             for mark in marks[node] ?? [] where mark.kind == "elected" { cells[column(mark.time)] = "★" }
             lines.append(node.padding(6) + "  " + String(cells))
         }
+        if let first = commits.first, let last = commits.last {
+            // A step line in eight levels, from the lowest index shown to the highest.
+            let levels: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+            let low = first.index
+            let range = max(1, last.index - low)
+            var cells = [Character](repeating: " ", count: columns)
+            for index in column(first.time)..<columns {
+                let time = start + Int64(index) * span / Int64(columns) + span / Int64(columns)
+                guard let value = commitIndex(at: time) else { continue }
+                cells[index] = levels[Int((value - low) * 7 / range)]
+            }
+            lines.append("commit  " + String(cells) + "  \(low)…\(last.index)")
+        }
         for fault in faults {
             var cells = [Character](repeating: " ", count: columns)
             for index in column(fault.start)...max(column(fault.start), column(fault.end)) { cells[index] = "▒" }
@@ -199,7 +235,8 @@ struct Timeline: Sendable {
         }
         let elections = nodes.flatMap { marks[$0] ?? [] }.filter { $0.kind == "elected" }.sorted { $0.time < $1.time }
         for mark in elections { lines.append("        \(Self.clock(mark.time))  \(mark.label)") }
-        lines.append("█ leader  C candidate  p pre-candidate  ─ follower  (blank) down  ★ elected  ▒ fault")
+        lines.append(
+            "█ leader  C candidate  p pre-candidate  ─ follower  (blank) down  ★ elected  ▒ fault  ▁…█ commit index")
         return lines.joined(separator: "\n")
     }
 
@@ -217,7 +254,10 @@ struct Timeline: Sendable {
         let top = 40.0
         let rowHeight = 36.0
         let faultRows = Double(faults.count)
-        let height = top + Double(nodes.count) * rowHeight + 18 * faultRows + 60
+        // The commit line gets a band of its own under the node rows.
+        let commitBand = commits.isEmpty ? 0.0 : 56.0
+        let commitTop = top + Double(nodes.count) * rowHeight + 6
+        let height = top + Double(nodes.count) * rowHeight + commitBand + 18 * faultRows + 60
         let span = Double(max(1, end - start))
         func x(_ time: Int64) -> Double { left + width * Double(time - start) / span }
         var out =
@@ -258,6 +298,26 @@ struct Timeline: Sendable {
                 }
             }
         }
+        if let first = commits.first, let last = commits.last {
+            let low = Double(first.index)
+            let range = max(1, Double(last.index) - low)
+            func y(_ index: UInt64) -> Double { commitTop + 44 - 40 * (Double(index) - low) / range }
+            out +=
+                "<rect x=\"\(left)\" y=\"\(commitTop)\" width=\"\(width)\" height=\"48\" fill=\"#fafafa\" "
+                + "stroke=\"#e0e0e0\"/>"
+            out += "<text x=\"8\" y=\"\(commitTop + 20)\" font-size=\"13\">commit</text>"
+            out += "<text x=\"8\" y=\"\(commitTop + 36)\" fill=\"#555\">\(first.index)…\(last.index)</text>"
+            // A step line: level until the next point, then up.
+            var points = ["\(x(first.time)),\(y(first.index))"]
+            for (previous, point) in zip(commits, commits.dropFirst()) {
+                points.append("\(x(point.time)),\(y(previous.index))")
+                points.append("\(x(point.time)),\(y(point.index))")
+            }
+            points.append("\(x(end)),\(y(last.index))")
+            out +=
+                "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#1565c0\" "
+                + "stroke-width=\"1.5\"><title>commit index \(first.index) to \(last.index)</title></polyline>"
+        }
         for (index, fault) in faults.enumerated() {
             let rows = nodes.enumerated().filter { fault.nodes.contains($0.element) }.map(\.offset)
             guard let first = rows.min(), let last = rows.max() else { continue }
@@ -267,7 +327,7 @@ struct Timeline: Sendable {
                 "<rect x=\"\(x0)\" y=\"\(top + Double(first) * rowHeight + 2)\" width=\"\(w)\" "
                 + "height=\"\(Double(last - first + 1) * rowHeight - 4)\" fill=\"#e53935\" fill-opacity=\"0.18\" "
                 + "stroke=\"#e53935\" stroke-opacity=\"0.6\"><title>\(Self.escape(fault.label))</title></rect>"
-            let y = top + Double(nodes.count) * rowHeight + 14 + 18 * Double(index)
+            let y = top + Double(nodes.count) * rowHeight + commitBand + 14 + 18 * Double(index)
             out +=
                 "<rect x=\"\(x0)\" y=\"\(y - 10)\" width=\"\(w)\" height=\"12\" fill=\"#e53935\" fill-opacity=\"0.5\"/>"
             // The label goes right of the bar, or left of it when it would run off the picture.
@@ -285,7 +345,8 @@ struct Timeline: Sendable {
             out += "<text x=\"\(legendX + 18)\" y=\"\(legendY)\">\(role)</text>"
             legendX += 110
         }
-        out += "<text x=\"\(legendX)\" y=\"\(legendY)\">★ elected · ◆ snapshot · red: a fault raftctl injected</text>"
+        out +=
+            "<text x=\"\(legendX)\" y=\"\(legendY)\">★ elected · ◆ snapshot · red: a fault raftctl injected · blue: commit index</text>"
         return out + "</svg>\n"
     }
 }
