@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|top|entries|events|put|get|delete|cas|check|chaos|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|top|entries|events|put|get|delete|cas|check|chaos|scenario|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline top entries events put get delete cas check chaos repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline top entries events put get delete cas check chaos scenario repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -786,12 +786,22 @@ _raftctl_put() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--cluster-dir)
+    non_repeating_options=(--cluster-dir --via --idempotency-key --timeout)
     __raftctl_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--cluster-dir')
+        return
+        ;;
+    '--via')
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion put -- --via "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--idempotency-key')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac
@@ -816,12 +826,22 @@ _raftctl_delete() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--cluster-dir)
+    non_repeating_options=(--cluster-dir --via --idempotency-key --timeout)
     __raftctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--cluster-dir')
+        return
+        ;;
+    '--via')
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion delete -- --via "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--idempotency-key')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac
@@ -831,12 +851,22 @@ _raftctl_cas() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--cluster-dir)
+    non_repeating_options=(--cluster-dir --via --idempotency-key --timeout)
     __raftctl_offer_flags_options 3
 
     # Offer option value completions
     case "${prev}" in
     '--cluster-dir')
+        return
+        ;;
+    '--via')
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion cas -- --via "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--idempotency-key')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac
@@ -903,6 +933,89 @@ _raftctl_chaos() {
         return
         ;;
     '--budget')
+        return
+        ;;
+    esac
+}
+
+_raftctl_scenario() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __raftctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|show|run)
+        # Offer subcommand argument completions
+        "_raftctl_scenario_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list show run' -- "${cur}"))
+        ;;
+    esac
+}
+
+_raftctl_scenario_list() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __raftctl_offer_flags_options 0
+}
+
+_raftctl_scenario_show() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __raftctl_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'
+        return
+        ;;
+    esac
+}
+
+_raftctl_scenario_run() {
+    repeating_flags=()
+    non_repeating_flags=(--json -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --nodes --pace --seed --raftd)
+    __raftctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--nodes')
+        return
+        ;;
+    '--pace')
+        __raftctl_add_completions -W 'slow'$'\n''normal'$'\n''fast'
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--raftd')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'
         return
         ;;
     esac

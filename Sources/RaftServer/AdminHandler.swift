@@ -344,7 +344,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             return AdminEntry(index: entry.index.rawValue, term: entry.term.rawValue, type: "noop", command: nil)
         }
         let text: String
+        var idempotencyKey: String?
         if let command = try? KVCommand(decoding: entry.data) {
+            idempotencyKey = command.idempotencyKey
             let key = String(decoding: command.key, as: UTF8.self)
             var condition = ""
             switch command.condition {
@@ -359,7 +361,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         } else {
             text = "undecodable (\(entry.data.count) bytes)"
         }
-        return AdminEntry(index: entry.index.rawValue, term: entry.term.rawValue, type: "command", command: text)
+        return AdminEntry(
+            index: entry.index.rawValue, term: entry.term.rawValue, type: "command", command: text,
+            idempotencyKey: idempotencyKey)
     }
 
     private static func clip(_ value: [UInt8]) -> String {

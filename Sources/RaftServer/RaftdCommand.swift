@@ -108,6 +108,11 @@ public struct RaftdCommand: ParsableCommand {
     )
     var slowApplyWarning: String = "100ms"
 
+    @Option(
+        name: .long,
+        help: "Seed the randomized election timeouts, for runs that repeat (default: drawn from the system).")
+    var randomSeed: UInt64?
+
     @Flag(
         name: .long,
         help:
@@ -224,6 +229,7 @@ public struct RaftdCommand: ParsableCommand {
             throw ValidationError("--slow-apply-warning must be a duration like 100ms, not \"\(slowApplyWarning)\"")
         }
         config.slowApplyWarningMilliseconds = slowApply
+        if let randomSeed { config.randomSeed = randomSeed }
         config.allowUnsafeFailpoints = allowUnsafeFailpoints
         config.alarmMinimumFreeBytes = minimumFree
         config.alarmMinimumFreePercent = UInt64(minFreePercent)

@@ -93,10 +93,13 @@ public struct AdminEntry: Codable, Sendable, Hashable {
     public var type: String
     /// The decoded command, e.g. `put key=value` (long values are cut).
     public var command: String?
+    /// The Idempotency-Key the client sent with the command, if any.
+    public var idempotencyKey: String?
 
-    public init(index: UInt64, term: UInt64, type: String, command: String?) {
+    public init(index: UInt64, term: UInt64, type: String, command: String?, idempotencyKey: String? = nil) {
         self.index = index
         self.term = term
+        self.idempotencyKey = idempotencyKey
         self.type = type
         self.command = command
     }

@@ -110,6 +110,13 @@ final class TestCluster {
     /// first gets a `raftd.conf` with a lower space-alarm threshold (see `DiskHeadroom`).
     @discardableResult
     func up() throws -> CommandResult {
+        try prepareNodeConfigurations()
+        return try ok("up")
+    }
+
+    /// On a machine whose disk is nearly full, writes each node's `raftd.conf` with a lower space-alarm threshold
+    /// (see `DiskHeadroom`), for a cluster that something other than `up` is about to create.
+    func prepareNodeConfigurations() throws {
         let options = DiskHeadroom.raftdOptions()
         if !options.isEmpty {
             for n in 1...9 where !FileManager.default.fileExists(atPath: "\(directory)/n\(n)/raftd.conf") {
@@ -119,7 +126,6 @@ final class TestCluster {
                     toFile: "\(directory)/n\(n)/raftd.conf", atomically: true, encoding: .utf8)
             }
         }
-        return try ok("up")
     }
 
     /// Starts a long-running command (`logs -f`, `entries -f`, `events -f`) in the background.

@@ -147,12 +147,15 @@ public struct HTTPClient: Sendable {
 
     /// One request on a fresh connection, telling apart what `request` reports as nil.
     public static func exchange(
-        method: String, host: String, port: Int, path: String, body: [UInt8] = [], timeoutMilliseconds: Int
+        method: String, host: String, port: Int, path: String, body: [UInt8] = [], headers: [String: String] = [:],
+        timeoutMilliseconds: Int
     ) -> Exchange {
         guard let connection = SocketConnection.tcp(host: host, port: port, timeoutMilliseconds: timeoutMilliseconds)
         else { return .notSent }
-        let head =
-            "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n"
+        var head =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
         guard connection.writeAll(Array(head.utf8) + body, timeoutMilliseconds: timeoutMilliseconds),
             let raw = connection.readToEnd(timeoutMilliseconds: timeoutMilliseconds), let response = parse(raw)
         else { return .noAnswer }

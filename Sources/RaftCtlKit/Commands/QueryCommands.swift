@@ -320,6 +320,7 @@ struct Failpoint: ParsableCommand {
         }
         let armed: [String: String] = try cluster.controller.admin(spec, id).call(request)
         if let name, let action { FaultLog.record(cluster.directory, "failpoint", [id], "\(name) \(action)") }
-        for name in armed.keys.sorted() { say("\(name)  \(armed[name]!)") }
+        // Arming one prints that one (as the list shows it); without a name, the whole list.
+        for listed in armed.keys.sorted() where name == nil || listed == name { say("\(listed)  \(armed[listed]!)") }
     }
 }

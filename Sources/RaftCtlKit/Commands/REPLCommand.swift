@@ -74,7 +74,10 @@ final class REPLSession {
             warn("already in the REPL")
             return
         }
-        if let option = clusterDirOption, Self.commandType(name) != nil, !arguments.contains("--cluster-dir") {
+        // Never for `scenario`: it runs on a scratch cluster unless the user names one (it would break this one).
+        if let option = clusterDirOption, name != "scenario", Self.commandType(name) != nil,
+            !arguments.contains("--cluster-dir")
+        {
             arguments.append(contentsOf: ["--cluster-dir", option])
         }
         RaftctlMain.execute(arguments, inREPL: true)
@@ -107,6 +110,18 @@ final class REPLSession {
         }
         if command == "help" {
             return words.count == 1 ? commands.filter { $0.hasPrefix(partial) }.sorted() : []
+        }
+        if command == "scenario" {
+            // `scenario list`, `scenario run NAME [--pace slow|normal|fast] …`: names, subcommands and flags.
+            if words.count == 1 { return ["list", "run", "show"].filter { $0.hasPrefix(partial) } }
+            if words.last == "--pace" {
+                return ScenarioRunner.Pace.allCases.map(\.rawValue).filter { $0.hasPrefix(partial) }
+            }
+            if partial.hasPrefix("-") {
+                return Self.flags(of: ScenarioRun.self).filter { $0.hasPrefix(partial) }
+            }
+            return words.count == 2 && (words[1] == "run" || words[1] == "show")
+                ? BuiltinScenarios.names.filter { $0.hasPrefix(partial) } : []
         }
         if partial.hasPrefix("-") {
             guard let type = Self.commandType(command) else { return [] }

@@ -22,7 +22,7 @@ public struct Raftctl: ParsableCommand {
             Events.self, Put.self,
             Get.self,
             Delete.self,
-            Cas.self, Check.self, Chaos.self,
+            Cas.self, Check.self, Chaos.self, ScenarioCommand.self,
             REPLCommand.self, Supervise.self,
         ])
 

@@ -135,14 +135,32 @@ struct Events: ParsableCommand {
 /// Idempotency-Key until `timeoutMilliseconds`, so a node dying mid-request never applies a write twice.
 func clientRequest(
     _ cluster: ClusterOptions, method: String, key: String, query: String = "", body: [UInt8] = [],
-    idempotent: Bool, timeoutMilliseconds: Int = 10_000
+    idempotent: Bool, write: WriteOptions? = nil, timeoutMilliseconds: Int = 10_000
 ) throws(RaftctlError) -> HTTPClient.Response {
     let spec = try cluster.runningSpec()
     guard !key.isEmpty else { throw .usage("the key must not be empty") }
     let path = "/v1/kv/" + percentEncode(key) + (query.isEmpty ? "" : "?" + query)
     var headers: [String: String] = [:]
     if idempotent {
-        headers["Idempotency-Key"] = "raftctl-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        headers["Idempotency-Key"] =
+            write?.idempotencyKey ?? "raftctl-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
+    }
+    var timeoutMilliseconds = timeoutMilliseconds
+    if let text = write?.timeout { timeoutMilliseconds = try parseDuration(text, option: "--timeout") }
+    if let via = write?.via {
+        // One node, one attempt: what a client talking to that node sees, with no retry elsewhere.
+        let node = try cluster.controller.resolveNode(spec, via)
+        switch HTTPClient.exchange(
+            method: method, host: spec.host, port: node.clientPort, path: path, body: body, headers: headers,
+            timeoutMilliseconds: timeoutMilliseconds)
+        {
+        case .notSent: throw .failed("\(via) did not accept the connection: the request was not sent")
+        case .noAnswer:
+            throw .failed(
+                "no answer from \(via) within \(DurationText.format(milliseconds: timeoutMilliseconds)): the outcome is"
+                    + " unknown (retry with the same --idempotency-key)")
+        case .answered(let response): return response
+        }
     }
     let deadline = ProcessControl.monotonicMilliseconds() + Int64(timeoutMilliseconds)
     var lastProblem = "no node answered"
@@ -191,11 +209,16 @@ func percentEncode(_ text: String) -> String {
 }
 
 func describeWrite(_ response: HTTPClient.Response) throws(RaftctlError) -> String {
-    struct Written: Decodable { var index: UInt64; var term: UInt64 }
+    struct Written: Decodable {
+        var index: UInt64
+        var term: UInt64
+        var replayed: Bool?
+    }
     switch response.status {
     case 200, 201:
         if let written = try? JSONDecoder().decode(Written.self, from: Data(response.body)) {
-            return "OK (index \(written.index), term \(written.term))"
+            let replayed = written.replayed == true ? " replayed: the original answer; not applied again" : ""
+            return "OK (index \(written.index), term \(written.term))" + replayed
         }
         return "OK"
     case 404: throw .failed("key not found")
@@ -205,16 +228,32 @@ func describeWrite(_ response: HTTPClient.Response) throws(RaftctlError) -> Stri
     }
 }
 
+/// How a write is sent: by default through the leader with retries and a fresh Idempotency-Key; these pin it
+/// down, as the scenarios and a user acting them out by hand need.
+struct WriteOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp("Send to this node only, once (no retry elsewhere).", valueName: "id"), completion: nodeIDs)
+    var via: String?
+    @Option(
+        help: ArgumentHelp(
+            "Use this Idempotency-Key (a retry with the same key applies at most once).", valueName: "key"))
+    var idempotencyKey: String?
+    @Option(help: "Give up after this long (default 10s; with --via, the outcome is then unknown).") var timeout:
+        String?
+}
+
 struct Put: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a key through any live node.")
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var write: WriteOptions
     @Argument(help: "Key.") var key: String
     @Argument(help: "Value.") var value: String
 
     func run() throws {
         say(
             try describeWrite(
-                try clientRequest(cluster, method: "PUT", key: key, body: Array(value.utf8), idempotent: true)))
+                try clientRequest(
+                    cluster, method: "PUT", key: key, body: Array(value.utf8), idempotent: true, write: write)))
     }
 }
 
@@ -238,10 +277,11 @@ struct Get: ParsableCommand {
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a key.")
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var write: WriteOptions
     @Argument(help: "Key.") var key: String
 
     func run() throws {
-        say(try describeWrite(try clientRequest(cluster, method: "DELETE", key: key, idempotent: true)))
+        say(try describeWrite(try clientRequest(cluster, method: "DELETE", key: key, idempotent: true, write: write)))
     }
 }
 
@@ -249,6 +289,7 @@ struct Cas: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare-and-set: write NEW only if the key currently holds OLD.")
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var write: WriteOptions
     @Argument(help: "Key.") var key: String
     @Argument(help: "Expected current value.") var old: String
     @Argument(help: "New value.") var new: String
@@ -258,6 +299,7 @@ struct Cas: ParsableCommand {
         say(
             try describeWrite(
                 try clientRequest(
-                    cluster, method: "PUT", key: key, query: query, body: Array(new.utf8), idempotent: true)))
+                    cluster, method: "PUT", key: key, query: query, body: Array(new.utf8), idempotent: true,
+                    write: write)))
     }
 }
