@@ -199,6 +199,8 @@ final class ScenarioRunner {
         let tty = open("/dev/tty", O_RDONLY)
         let fd = tty >= 0 ? tty : 0
         while read(fd, &byte, 1) == 1 && byte != 10 {}
+        // A terminal echoed the Enter; from a pipe, end the prompt's line ourselves.
+        if isatty(fd) == 0 { Swift.print("") }
         if tty >= 0 { close(tty) }
     }
 
