@@ -201,27 +201,29 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     }
 
     private func serveStatus(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        shell.status().hop(to: context.eventLoop).whenComplete { result in
-            let context = bound.value
-            switch result {
-            case .success(let status):
-                let json = (try? Self.jsonEncoder.encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                self.respond(context, head, .ok, json: json)
-            case .failure(let error):
-                self.respondFailure(context, head, error)
-            }
+        serve(context, head, shell.status()) { status in
+            let json = (try? Self.jsonEncoder.encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return (Array(json.utf8), "application/json")
         }
     }
 
     /// Prometheus text exposition (format 0.0.4) of this node's metrics.
     private func serveMetrics(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        serve(context, head, shell.metricsExposition()) { ($0, "text/plain; version=0.0.4; charset=utf-8") }
+    }
+
+    /// Answers 200 with what `render` makes of the shell's answer, or the failure's error.
+    private func serve<T: Sendable>(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ answer: EventLoopFuture<T>,
+        _ render: @escaping @Sendable (T) -> (body: [UInt8], contentType: String)
+    ) {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        shell.metricsExposition().hop(to: context.eventLoop).whenComplete { result in
+        answer.hop(to: context.eventLoop).whenComplete { result in
             let context = bound.value
             switch result {
-            case .success(let text):
-                self.respond(context, head, .ok, body: text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .success(let value):
+                let (body, contentType) = render(value)
+                self.respond(context, head, .ok, body: body, contentType: contentType)
             case .failure(let error):
                 self.respondFailure(context, head, error)
             }

@@ -159,6 +159,7 @@ final class ScenarioRunner {
                 load = BackgroundLoad(controller: controller, spec: spec)
                 load?.start()
                 print("\(number)a client starts writing keys load-1, load-2, … through the leader in the background")
+                print("      (by hand: i=0; while :; do i=$((i+1)); raftctl put load-$i v$i; done &)")
                 records.append(Record(step: stepNumber, line: step.line, kind: "load", text: "load start", ok: true))
             } else {
                 let (acknowledged, failed) = load?.stop() ?? (0, 0)
@@ -357,10 +358,7 @@ final class ScenarioRunner {
             }
             let text = "\(leader) leads in term \(term) (\(after()))"
             print("      " + text)
-            records.append(
-                Record(
-                    step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "), result: text,
-                    ok: true))
+            recordWait(words, step, result: text)
         case "role":
             let (id, role) = (words[2], words[3])
             print("\(number)wait until \(id) is \(role)")
@@ -368,10 +366,7 @@ final class ScenarioRunner {
                 try self.node(try self.view().1, id).role == role ? true : nil
             }
             print("      \(id) is \(role) (\(after()))")
-            records.append(
-                Record(
-                    step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "), result: role,
-                    ok: true))
+            recordWait(words, step, result: role)
         case "caught-up":
             let id = words[2]
             print("\(number)wait until \(id) has applied everything the leader committed")
@@ -383,10 +378,7 @@ final class ScenarioRunner {
                 return applied
             }
             print("      \(id) applied through \(applied) (\(after()))")
-            records.append(
-                Record(
-                    step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "),
-                    result: String(applied), ok: true))
+            recordWait(words, step, result: String(applied))
         case "load":
             guard let load, let wanted = Int(words[2]) else {
                 throw Failure(step: stepNumber, expected: "`load start` before `wait load N`", saw: "none")
@@ -397,10 +389,7 @@ final class ScenarioRunner {
                 return count >= wanted ? count : nil
             }
             print("      \(count) acknowledged (\(after()))")
-            records.append(
-                Record(
-                    step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "),
-                    result: String(count), ok: true))
+            recordWait(words, step, result: String(count))
         case "event":
             var since = UTCTimestamp.now()
             let (id, kind) = (words[2], words[3])
@@ -428,13 +417,17 @@ final class ScenarioRunner {
             for event in seen.suffix(count) {
                 print("      \(event.time)  \(event.node)  t\(event.term)  \(event.kind)  \(event.detail)")
             }
-            records.append(
-                Record(
-                    step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "),
-                    result: "\(seen.count)", ok: true))
+            recordWait(words, step, result: "\(seen.count)")
         default:
             throw Failure(step: stepNumber, expected: "a known wait", saw: words[1])
         }
+    }
+
+    private func recordWait(_ words: [String], _ step: ScenarioScript.Step, result: String) {
+        records.append(
+            Record(
+                step: stepNumber, line: step.line, kind: "wait", text: words.joined(separator: " "), result: result,
+                ok: true))
     }
 
     private func events(_ id: String) throws -> [AdminEvent] {
@@ -667,6 +660,9 @@ final class ScenarioRunner {
         print(
             "\(number)send \(count) writes to \(id) at once (burst-\(id)-1 … burst-\(id)-\(count), each with its key as"
                 + " Idempotency-Key)")
+        print(
+            "      (by hand: for i in $(seq \(count)); do raftctl put burst-\(id)-$i v --via \(id) --idempotency-key"
+                + " burst-\(id)-$i --timeout 2s & done; wait)")
         var connections: [SocketConnection] = []
         for n in 1...count {
             let key = "burst-\(id)-\(n)"
