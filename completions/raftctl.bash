@@ -209,6 +209,7 @@ _raftctl_up() {
         return
         ;;
     '--fsync')
+        __raftctl_add_completions -W 'always'$'\n''never'
         return
         ;;
     '--raftd')

@@ -191,7 +191,7 @@ complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_option
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" base-port' -l 'base-port' -d 'Use ports P…P+2N-1 (peer and client port per node); without it free ports are chosen.' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" election-timeout' -l 'election-timeout' -d 'Randomized election timeout range (default 150ms-300ms).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" heartbeat' -l 'heartbeat' -d 'Heartbeat interval (default 50ms).' -rfka ''
-complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" fsync' -l 'fsync' -d 'always (default), or never (UNSAFE: acknowledged writes can be lost on a crash).' -rfka ''
+complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" fsync' -l 'fsync' -d 'always (default), or never (UNSAFE: acknowledged writes can be lost on a crash).' -rfka 'always never'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" raftd' -l 'raftd' -d 'The raftd binary (default: the one beside raftctl).' -rfka ''
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" repl' -l 'repl' -d 'Open the REPL once the cluster is up.'
 complete -c 'raftctl' -n '__raftctl_should_offer_completions_for_flags_or_options "raftctl up" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -57,7 +57,7 @@ public struct RaftdCommand: ParsableCommand {
         help:
             "When to fsync the log: always (safe), or never (UNSAFE: acknowledged writes can be lost on a crash; for tests and benchmarks only)."
     )
-    var fsync: String = "always"
+    var fsync: FsyncOption = .always
 
     @Option(
         name: .long,
@@ -123,8 +123,8 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Time a client request may wait before it is answered 504, e.g. 5s.")
     var requestTimeout: String = "5s"
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level.")
+    var logLevel: LogLevelOption = .info
 
     @Option(name: .long, help: "Read options from this file (name = value per line).")
     var config: String?
@@ -207,11 +207,7 @@ public struct RaftdCommand: ParsableCommand {
         config.heartbeatMilliseconds = heartbeatMilliseconds
         config.tickMilliseconds = tickMilliseconds
         config.requestTimeoutMilliseconds = timeout
-        switch fsync {
-        case "always": config.syncPolicy = .always
-        case "never": config.syncPolicy = .never
-        default: throw ValidationError("--fsync must be always or never, not \"\(fsync)\"")
-        }
+        config.syncPolicy = fsync == .always ? .always : .never
         guard let minimumFree = ByteSizeText.bytes(minFreeSpace) else {
             throw ValidationError("--min-free-space must be a size like 256MiB, not \"\(minFreeSpace)\"")
         }
@@ -239,11 +235,7 @@ public struct RaftdCommand: ParsableCommand {
         config.segmentSizeBytes = segmentSize
         config.maxKeyBytes = maxKeyBytes
         config.maxValueBytes = maxValueBytes
-        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-        guard levels.contains(logLevel) else {
-            throw ValidationError("--log-level must be one of \(levels.joined(separator: ", ")), not \"\(logLevel)\"")
-        }
-        config.logLevel = logLevel
+        config.logLevel = logLevel.rawValue
         if let problem = config.validate() { throw ValidationError(problem) }
         return config
     }
@@ -325,4 +317,14 @@ extension StringProtocol {
         while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
         return String(slice)
     }
+}
+
+/// `--fsync`: typed, so that help and completions list the values.
+public enum FsyncOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case always, never
+}
+
+/// `--log-level`: swift-log's levels, typed for help and completions.
+public enum LogLevelOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case trace, debug, info, notice, warning, error, critical
 }

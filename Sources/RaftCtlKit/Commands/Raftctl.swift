@@ -103,7 +103,7 @@ struct Up: ParsableCommand {
     @Option(help: "Randomized election timeout range (default 150ms-300ms).") var electionTimeout: String?
     @Option(help: "Heartbeat interval (default 50ms).") var heartbeat: String?
     @Option(help: "always (default), or never (UNSAFE: acknowledged writes can be lost on a crash).")
-    var fsync: String?
+    var fsync: FsyncSetting?
     @Option(help: ArgumentHelp("The raftd binary (default: the one beside raftctl).", valueName: "path"))
     var raftd: String?
     @Flag(help: "Open the REPL once the cluster is up.") var repl = false
@@ -114,7 +114,7 @@ struct Up: ParsableCommand {
         options.basePort = basePort
         if let electionTimeout { options.electionTimeout = electionTimeout }
         if let heartbeat { options.heartbeat = heartbeat }
-        if let fsync { options.fsync = fsync }
+        if let fsync { options.fsync = fsync.rawValue }
         let given: [(String, Bool)] = [
             ("nodes", nodes != nil), ("base-port", basePort != nil), ("election-timeout", electionTimeout != nil),
             ("heartbeat", heartbeat != nil), ("fsync", fsync != nil),
@@ -237,4 +237,9 @@ extension String {
     func replacingPrefix(_ prefix: String) -> String {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
     }
+}
+
+/// `up --fsync`: typed, so that help and completions list the values.
+enum FsyncSetting: String, CaseIterable, ExpressibleByArgument {
+    case always, never
 }
