@@ -91,8 +91,14 @@ public struct LogIndex: RawRepresentable, Hashable, Comparable, Strideable, Send
 
     public static func < (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public func distance(to other: LogIndex) -> Int { Int(other.rawValue) - Int(rawValue) }
-    public func advanced(by n: Int) -> LogIndex { LogIndex(UInt64(Int(rawValue) + n)) }
+    /// Equality of the raw values. Declared, not inherited from `Strideable`, whose default goes through
+    /// `distance(to:)`.
+    public static func == (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.rawValue == rhs.rawValue }
+
+    /// Saturates at `Int.min`/`Int.max` instead of trapping: indexes come from peers, and any `UInt64` may arrive.
+    public func distance(to other: LogIndex) -> Int { Int(clamping: Int128(other.rawValue) - Int128(rawValue)) }
+    /// Saturates at 0 and `UInt64.max` instead of trapping.
+    public func advanced(by n: Int) -> LogIndex { LogIndex(UInt64(clamping: Int128(rawValue) + Int128(n))) }
 }
 
 /// Identifies a whole cluster. Storage and the peer transport use it to refuse data directories and peers

@@ -158,3 +158,31 @@ extension Message.Body: CustomStringConvertible {
         }
     }
 }
+
+extension Message {
+    /// The largest index or term a message may carry. No log reaches 2^63 entries and no cluster 2^63 terms;
+    /// refusing anything beyond at the door means no index or term arithmetic in the core (`next`, distances)
+    /// can overflow on what a peer sent.
+    public static let largestAcceptedValue = UInt64(Int64.max)
+
+    /// Whether every index and term in the message is at most ``largestAcceptedValue``.
+    public var isWithinBounds: Bool {
+        let limit = Self.largestAcceptedValue
+        guard term.rawValue <= limit else { return false }
+        switch body {
+        case .requestVote(let v): return v.lastLogIndex.rawValue <= limit && v.lastLogTerm.rawValue <= limit
+        case .appendEntries(let a):
+            return a.prevLogIndex.rawValue <= limit && a.prevLogTerm.rawValue <= limit
+                && a.leaderCommit.rawValue <= limit
+                && a.entries.allSatisfy { $0.index.rawValue <= limit && $0.term.rawValue <= limit }
+        case .appendEntriesResponse(let r):
+            return r.index.rawValue <= limit && r.conflictIndex.rawValue <= limit
+                && (r.conflictTerm?.rawValue ?? 0) <= limit
+        case .heartbeat(let h): return h.commit.rawValue <= limit
+        case .installSnapshot(let s): return s.metadata.index.rawValue <= limit && s.metadata.term.rawValue <= limit
+        case .readIndexResponse(let r): return r.index.rawValue <= limit
+        case .requestVoteResponse, .heartbeatResponse, .timeoutNow, .propose, .readIndex, .transferLeader:
+            return true
+        }
+    }
+}

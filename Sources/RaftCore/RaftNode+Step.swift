@@ -181,6 +181,9 @@ extension RaftNode {
         guard var p = progress[m.from] else { return }
         switch m.body {
         case .appendEntriesResponse(let response):
+            // A follower cannot have matched or been asked about more than this leader holds: such an answer is
+            // corrupt (or hostile) and is dropped before any index arithmetic.
+            guard response.index <= log.lastIndex else { return }
             p.recentActive = true
             if response.success {
                 if p.update(match: response.index) {

@@ -182,6 +182,10 @@ public struct RaftNode: Sendable {
     public mutating func step(_ message: Message) {
         precondition(outstandingReady == nil, "input between ready() and advance()")
         guard message.to == id, message.from != id, peers.contains(message.from) else { return }
+        guard message.isWithinBounds else {
+            events.append(.messageRejected(from: message.from, reason: "an index or term beyond 2^63"))
+            return
+        }
         stepMessage(message)
     }
 
