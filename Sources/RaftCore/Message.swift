@@ -160,10 +160,11 @@ extension Message.Body: CustomStringConvertible {
 }
 
 extension Message {
-    /// The largest index or term a message may carry. No log reaches 2^63 entries and no cluster 2^63 terms;
-    /// refusing anything beyond at the door means no index or term arithmetic in the core (`next`, distances)
-    /// can overflow on what a peer sent.
-    public static let largestAcceptedValue = UInt64(Int64.max)
+    /// The largest index or term a message may carry: 2^62. No log reaches that many entries and no cluster that
+    /// many terms; refusing anything beyond at the door means no index or term arithmetic in the core (`next`,
+    /// distances, a campaign's next term) can overflow on what a peer sent, and every index and term stays far
+    /// inside what JSON readers and `Int` hold.
+    public static let largestAcceptedValue: UInt64 = 1 << 62
 
     /// Whether every index and term in the message is at most ``largestAcceptedValue``.
     public var isWithinBounds: Bool {

@@ -183,7 +183,7 @@ public struct RaftNode: Sendable {
         precondition(outstandingReady == nil, "input between ready() and advance()")
         guard message.to == id, message.from != id, peers.contains(message.from) else { return }
         guard message.isWithinBounds else {
-            events.append(.messageRejected(from: message.from, reason: "an index or term beyond 2^63"))
+            events.append(.messageRejected(from: message.from, reason: "an index or term beyond 2^62"))
             return
         }
         stepMessage(message)

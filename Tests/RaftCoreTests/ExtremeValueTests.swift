@@ -19,7 +19,7 @@ import Testing
         #expect(LogIndex(Self.large).advanced(by: -1) == LogIndex(Self.large - 1))
     }
 
-    @Test(arguments: [UInt64.max, UInt64(Int64.max) + 1, UInt64.max - 1, UInt64(Int64.max)])
+    @Test(arguments: [UInt64.max, UInt64(Int64.max) + 1, UInt64.max - 1, UInt64(Int64.max), UInt64(1) << 62 + 1])
     func aFollowerGivenAbsurdIndexesRefusesThemAndCarriesOn(value: UInt64) {
         var node = followerOf(2, 1)
         node.step(appendEntries(2, 1, term: 1, prev: (value, 1), entries: [], commit: value))
