@@ -170,14 +170,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 // record (a retry of an applied request): `"replayed":true|false` in the body, and as Stripe does
                 // an `Idempotent-Replayed: true` header on a replay only.
                 let replayedHeader = applied.replayed ? [("Idempotent-Replayed", "true")] : []
-                let position =
-                    "\"index\":\(applied.index.rawValue),\"term\":\(applied.term.rawValue),\"replayed\":\(applied.replayed)"
+                var answer = WriteAnswer(
+                    index: applied.index.rawValue, term: applied.term.rawValue, replayed: applied.replayed)
                 switch applied.outcome {
                 case .stored(let created):
-                    self.respond(
-                        context, head, .ok, json: "{\(position),\"created\":\(created)}", headers: replayedHeader)
+                    answer.created = created
+                    self.respond(context, head, .ok, json: Self.encode(answer), headers: replayedHeader)
                 case .deleted:
-                    self.respond(context, head, .ok, json: "{\(position)}", headers: replayedHeader)
+                    self.respond(context, head, .ok, json: Self.encode(answer), headers: replayedHeader)
                 case .notFound:
                     self.respond(
                         context, head, .notFound, error: ("key_not_found", "the key does not exist"),
@@ -202,8 +202,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
 
     private func serveStatus(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         serve(context, head, shell.status()) { status in
-            let json = (try? Self.jsonEncoder.encode(status)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            return (Array(json.utf8), "application/json")
+            (Array(Self.encode(status).utf8), "application/json")
         }
     }
 
@@ -258,12 +257,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     /// 507 `no_space` or 503 `storage_failed`, with the nodes at fault: `"nodes": [{"id", "freeBytes",
     /// "alarmBelowFreeBytes", "message"}]` beside `error`. Nothing was applied.
     private func respondRefusal(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ refusal: WriteRefusal) {
-        func nodesJSON(_ nodes: [NodeHealth]) -> String {
-            let items = nodes.map { health in
-                "{\"id\":\"\(health.from)\",\"freeBytes\":\(health.freeBytes),"
-                    + "\"alarmBelowFreeBytes\":\(health.alarmBelowFreeBytes),\"message\":\"\(Self.jsonEscape(health.message))\"}"
+        func named(_ nodes: [NodeHealth]) -> [ErrorAnswer.Node] {
+            nodes.map { health in
+                ErrorAnswer.Node(
+                    id: health.from.description, freeBytes: health.freeBytes,
+                    alarmBelowFreeBytes: health.alarmBelowFreeBytes, message: health.message)
             }
-            return "\"nodes\":[" + items.joined(separator: ",") + "]"
         }
         switch refusal {
         case .noSpace(let nodes):
@@ -271,13 +270,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             let message =
                 "the space alarm is raised on \(described.joined(separator: ", ")): the cluster refuses writes until"
                 + " space is freed; nothing was applied; reads and deletes still work"
-            let json = Self.errorJSON("no_space", message, extra: nodesJSON(nodes))
+            let json = Self.encode(ErrorAnswer(code: "no_space", message: message, nodes: named(nodes)))
             respond(context, head, .insufficientStorage, json: json)
         case .storageFailed(let nodes):
             let message =
                 "the storage of \(nodes.map(\.from.description).joined(separator: ", ")) failed (they restart);"
                 + " no write can commit now; nothing was applied"
-            let json = Self.errorJSON("storage_failed", message, extra: nodesJSON(nodes))
+            let json = Self.encode(ErrorAnswer(code: "storage_failed", message: message, nodes: named(nodes)))
             respond(context, head, .serviceUnavailable, json: json, headers: [("Retry-After", "1")])
         }
     }
@@ -293,7 +292,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         if let allow { extra.append(("Allow", allow)) }
         if retryAfter { extra.append(("Retry-After", "1")) }
         respond(
-            context, head, status, json: Self.errorJSON(error.code, error.message, replayed: replayed), headers: extra)
+            context, head, status,
+            json: Self.encode(ErrorAnswer(code: error.code, message: error.message, replayed: replayed)),
+            headers: extra)
     }
 
     private func respond(
@@ -340,7 +341,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     ) {
         shell.metrics.countHTTPRequest(method: head?.method.rawValue ?? "unknown", code: Int(status.code))
         guard context.channel.isActive else { return }
-        let body = Array(Self.errorJSON(code, message).utf8)
+        let body = Array(Self.encode(ErrorAnswer(code: code, message: message)).utf8)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
@@ -369,31 +370,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
         return encoder
     }()
 
-    /// `{"error":{"code","message"}}`, with `"replayed":bool` beside `error` when given, and `extra` (JSON members)
-    /// after it.
-    static func errorJSON(_ code: String, _ message: String, replayed: Bool? = nil, extra: String? = nil) -> String {
-        let replayedField = replayed.map { ",\"replayed\":\($0)" } ?? ""
-        let extraFields = extra.map { "," + $0 } ?? ""
-        return
-            "{\"error\":{\"code\":\"\(jsonEscape(code))\",\"message\":\"\(jsonEscape(message))\"}\(replayedField)\(extraFields)}"
-    }
-
-    static func jsonEscape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+    /// A JSON body (the types are in RaftWire's `ClientAnswers.swift`); `{}` if it cannot be encoded.
+    static func encode(_ value: some Encodable) -> String {
+        (try? jsonEncoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     static func splitURI(_ uri: String) -> (path: Substring, query: Substring) {

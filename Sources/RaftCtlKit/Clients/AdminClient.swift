@@ -109,11 +109,7 @@ public struct HTTPClient: Sendable {
 
         /// The `message` of a JSON error body, or the body itself.
         public var errorMessage: String {
-            struct ErrorBody: Decodable {
-                struct Inner: Decodable { var code: String; var message: String }
-                var error: Inner
-            }
-            if let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)) {
+            if let decoded = try? JSONDecoder().decode(ErrorAnswer.self, from: Data(body)) {
                 return decoded.error.message
             }
             return text

@@ -209,15 +209,10 @@ func percentEncode(_ text: String) -> String {
 }
 
 func describeWrite(_ response: HTTPClient.Response) throws(RaftctlError) -> String {
-    struct Written: Decodable {
-        var index: UInt64
-        var term: UInt64
-        var replayed: Bool?
-    }
     switch response.status {
     case 200, 201:
-        if let written = try? JSONDecoder().decode(Written.self, from: Data(response.body)) {
-            let replayed = written.replayed == true ? " replayed: the original answer; not applied again" : ""
+        if let written = try? JSONDecoder().decode(WriteAnswer.self, from: Data(response.body)) {
+            let replayed = written.replayed ? " replayed: the original answer; not applied again" : ""
             return "OK (index \(written.index), term \(written.term))" + replayed
         }
         return "OK"
