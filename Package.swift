@@ -99,7 +99,14 @@ let package = Package(
         // Spawning and driving child processes (also under a pseudo-terminal) for the end-to-end tests.
         .target(name: "ChildProcessTestSupport", path: "Tests/ChildProcessTestSupport"),
         .testTarget(
-            name: "RaftServerTests", dependencies: ["RaftServer", "RaftWire", "RaftCore", "ChildProcessTestSupport"]),
+            name: "RaftServerTests",
+            dependencies: [
+                "RaftServer", "RaftWire", "RaftCore", "RaftStorage", "ChildProcessTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
         .testTarget(name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftWire", "ChildProcessTestSupport"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
