@@ -6,7 +6,7 @@ import RaftStorage
 import RaftWire
 
 /// A decoded peer frame and its size on the wire (length prefix included), for the received-bytes metric.
-struct ReceivedFrame {
+struct ReceivedFrame: Equatable {
     var frame: PeerFrame
     var wireBytes: Int
 }

@@ -18,13 +18,16 @@ final class EmbeddedNode {
     let shell: NodeShell
     let logDirectory: String
 
-    init(configure: (inout NodeConfiguration) -> Void = { _ in }) throws {
+    /// One node, n1, of a cluster of `size` (the others exist only as names: nothing is sent anywhere).
+    init(size: Int = 1, configure: (inout NodeConfiguration) -> Void = { _ in }) throws {
         var template = Array("/tmp/raftd-embedded-XXXXXX".utf8CString)
         logDirectory = String(cString: mkdtemp(&template)!)
         let id = NodeID(1)
+        var peers: [NodeID: HostPort] = [:]
+        for n in 1...UInt64(size) { peers[NodeID(n)] = HostPort(host: "127.0.0.1", port: Int(n)) }
         var config = NodeConfiguration(
-            nodeID: id, clusterID: ClusterID(7), dataDirectory: "/data",
-            peers: [id: HostPort(host: "127.0.0.1", port: 1)], clientListen: HostPort(host: "127.0.0.1", port: 2))
+            nodeID: id, clusterID: ClusterID(7), dataDirectory: "/data", peers: peers,
+            clientListen: HostPort(host: "127.0.0.1", port: 2))
         config.maxValueBytes = 1_024
         configure(&config)
         let sink = LogSink(nodeID: id, filePath: logDirectory + "/raftd.log", echoToStderr: false)
