@@ -1,37 +1,10 @@
 import FoundationEssentials
 import NIOCore
+import NIOExtras
 import RaftCore
 import RaftKV
 import RaftRuntime
 import RaftWire
-
-/// Splits the admin stream into lines of at most ``AdminProtocol/maxLineBytes``; a longer line is an error.
-struct AdminLineDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-
-    struct LineTooLong: Error {}
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > AdminProtocol.maxLineBytes { throw LineTooLong() }
-            return .needMoreData
-        }
-        let length = newline - view.startIndex
-        if length > AdminProtocol.maxLineBytes { throw LineTooLong() }
-        let line = buffer.readSlice(length: length)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(Self.wrapInboundOut(line))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
-    }
-}
 
 /// Serves admin requests on one Unix-socket connection. Every malformed line gets an error response; the
 /// connection (and certainly the node) stays up, except after an over-long line.
@@ -86,8 +59,15 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelInactive()
     }
 
+    /// Splits the connection into lines with swift-nio-extras' `LineBasedFrameDecoder`; a line longer than
+    /// ``AdminProtocol/maxLineBytes`` overflows the handler's buffer limit, which is answered `line_too_long`.
+    static func addLineDecoder(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try pipeline.addHandler(
+            ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: AdminProtocol.maxLineBytes))
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is AdminLineDecoder.LineTooLong {
+        if error is ByteToMessageDecoderError.PayloadTooLargeError {
             send(
                 context.channel, id: nil,
                 error: AdminError(
@@ -98,6 +78,11 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
+        // A long line that arrived whole, newline included, is split off before the buffer limit is checked.
+        guard line.readableBytes <= AdminProtocol.maxLineBytes else {
+            errorCaught(context: context, error: ByteToMessageDecoderError.PayloadTooLargeError())
+            return
+        }
         let bytes = Array(line.readableBytesView)
         if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
         inFlight += 1

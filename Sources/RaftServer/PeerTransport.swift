@@ -12,6 +12,10 @@ struct ReceivedFrame: Equatable {
 }
 
 /// Splits a TCP stream into peer frames, refusing oversized or malformed ones (which closes the connection).
+///
+/// Not swift-nio-extras' `LengthFieldBasedFrameDecoder`: that one refuses only lengths past `Int32.max` and waits
+/// for any smaller frame to arrive in full, so an HTTP client aimed at the peer port by mistake ("GET " reads as
+/// a 1.2 GB length) would hang instead of being refused at once, as it is here.
 struct PeerFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ReceivedFrame
     let codec: PeerFrameCodec

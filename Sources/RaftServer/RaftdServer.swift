@@ -196,7 +196,7 @@ public final class RaftdServer: Sendable {
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(AdminLineDecoder()))
+                        try AdminHandler.addLineDecoder(to: channel.pipeline.syncOperations)
                         try channel.pipeline.syncOperations.addHandler(AdminHandler(shell: shell))
                     }
                 }

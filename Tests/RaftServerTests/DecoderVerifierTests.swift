@@ -6,11 +6,11 @@ import Testing
 
 @testable import RaftServer
 
-/// SwiftNIO's `ByteToMessageDecoderVerifier` over raftd's two decoders: whatever way the bytes are split into
-/// reads (one at a time, all at once, in between), the same messages come out, and none is left behind.
-@Suite("decoders under every split of their input")
+/// SwiftNIO's `ByteToMessageDecoderVerifier` over raftd's peer frame decoder: whatever way the bytes are split into
+/// reads (one at a time, all at once, in between), the same frames come out, and none is left behind.
+@Suite("peer frame decoder under every split of its input")
 struct DecoderVerifierTests {
-    @Test("the peer frame decoder yields every frame, with its size on the wire")
+    @Test("every frame, with its size on the wire")
     func peerFrames() throws {
         let codec = PeerFrameCodec(maxFrameBytes: 1 << 20)
         let frames: [PeerFrame] = [
@@ -28,15 +28,5 @@ struct DecoderVerifierTests {
         try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: [(bytes, expected)]) {
             PeerFrameDecoder(codec: codec)
         }
-    }
-
-    @Test("the admin line decoder yields every line without its newline")
-    func adminLines() throws {
-        try ByteToMessageDecoderVerifier.verifyDecoder(
-            stringInputOutputPairs: [
-                ("{\"op\":\"status\"}\n", [ByteBuffer(string: "{\"op\":\"status\"}")]),
-                ("a\nbb\n\n", [ByteBuffer(string: "a"), ByteBuffer(string: "bb"), ByteBuffer(string: "")]),
-            ]
-        ) { AdminLineDecoder() }
     }
 }

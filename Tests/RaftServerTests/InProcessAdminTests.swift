@@ -11,7 +11,7 @@ extension EmbeddedNode {
     /// A fresh admin connection: the line decoder and the node's admin handler.
     func adminConnection() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(AdminLineDecoder()))
+        try AdminHandler.addLineDecoder(to: channel.pipeline.syncOperations)
         try channel.pipeline.syncOperations.addHandler(AdminHandler(shell: shell))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         return channel
