@@ -13,8 +13,6 @@ let package = Package(
         .library(name: "RaftTestKit", targets: ["RaftTestKit"]),
         .executable(name: "raftd", targets: ["raftd"]),
         .executable(name: "raftctl", targets: ["raftctl"]),
-        .executable(name: "raft-core-bench", targets: ["raft-core-bench"]),
-        .executable(name: "raft-storage-bench", targets: ["raft-storage-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -74,14 +72,21 @@ let package = Package(
         .executableTarget(name: "raftctl", dependencies: ["RaftCtlKit"]),
         // In-memory cluster harness, scripted scenarios, seeded simulator and safety checkers.
         .target(name: "RaftTestKit", dependencies: ["RaftCore", "RaftStorage", "RaftRuntime", "RaftKV", "RaftCheck"]),
-        // Throughput and allocation benchmark of the core alone (not a test).
-        .executableTarget(name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"]),
+        // Benchmarks (not tests, not shipped): `swift run -c release raft-core-bench`, `raft-storage-bench`.
+        // Throughput and allocation benchmark of the core alone.
+        .executableTarget(
+            name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"], path: "Benchmarks/raft-core-bench"),
         // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.
-        .target(name: "CMallocCounter"),
-        // Durable-append benchmark (group commit vs raw fsync rate, recovery time); not a test.
-        .executableTarget(name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"]),
-        // Appends with fsync and reports each durable index; the SIGKILL durability test drives it.
-        .executableTarget(name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"]),
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        // Durable-append benchmark (group commit vs raw fsync rate, recovery time).
+        .executableTarget(
+            name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"],
+            path: "Benchmarks/raft-storage-bench"),
+        // Test fixtures, built beside the test binaries. Appends with fsync and reports each durable index; the
+        // SIGKILL durability test drives it.
+        .executableTarget(
+            name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], path: "Tests/Fixtures/wal-crash-writer"
+        ),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"], exclude: ["Scenarios"]),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
@@ -95,8 +100,8 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
         // raftctl's interactive shell: readline line editing, history, completion, Ctrl-C handling, watch views.
         .target(name: "RaftREPL", dependencies: ["CReadline"]),
-        // A minimal REPL host the RaftREPL tests drive through a pipe and a pseudo-terminal.
-        .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"]),
+        // A minimal REPL host (a test fixture) the RaftREPL tests drive through a pipe and a pseudo-terminal.
+        .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"], path: "Tests/Fixtures/repl-demo"),
         .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL", "ChildProcessTestSupport"]),
         // Spawning and driving child processes (also under a pseudo-terminal) for the end-to-end tests.
         .target(name: "ChildProcessTestSupport", path: "Tests/ChildProcessTestSupport"),
@@ -111,7 +116,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
-        .testTarget(name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftWire", "ChildProcessTestSupport"]),
+        // Golden files are read from the source tree by path, not bundled.
+        .testTarget(
+            name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftWire", "ChildProcessTestSupport"],
+            exclude: ["Golden"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
         .testTarget(name: "DocsTests"),
     ],

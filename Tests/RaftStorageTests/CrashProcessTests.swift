@@ -4,7 +4,7 @@ import RaftCore
 import RaftStorage
 import Testing
 
-/// Must match `crashWriterPayload` in Sources/wal-crash-writer/main.swift.
+/// Must match `crashWriterPayload` in Tests/Fixtures/wal-crash-writer/main.swift.
 func crashWriterPayload(writer: Int, sequence: Int, payloadBytes: Int) -> [UInt8] {
     var data = Array("w\(writer)-s\(sequence)-".utf8)
     while data.count < payloadBytes { data.append(UInt8(truncatingIfNeeded: writer &* 31 &+ sequence &+ data.count)) }
