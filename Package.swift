@@ -33,8 +33,13 @@ let package = Package(
         .target(name: "RaftRuntime", dependencies: ["RaftCore", "RaftStorage"]),
         // An example state machine for the runtime: a replicated lock service with fencing tokens.
         .target(name: "RaftLockService", dependencies: ["RaftCore", "RaftRuntime"]),
-        // Byte formats shared by peers and clients: bounds-checked reader/writer, the peer frame codec.
+        // The peer protocol: bounds-checked byte reader/writer and the peer frame codec.
         .target(name: "RaftWire", dependencies: ["RaftCore"]),
+        // What clients and operators exchange with a node: admin requests and answers, the status document, the
+        // HTTP API's JSON bodies, the failpoint names.
+        .target(name: "RaftAPI"),
+        // Quantities as people write them: durations (150ms), sizes (256MiB), UTC timestamps.
+        .target(name: "RaftText"),
         // The replicated key-value state machine with exactly-once client sessions.
         .target(
             name: "RaftKV",
@@ -46,7 +51,7 @@ let package = Package(
         .target(
             name: "RaftServer",
             dependencies: [
-                "RaftCore", "RaftWire", "RaftKV", "RaftStorage", "RaftRuntime",
+                "RaftCore", "RaftWire", "RaftAPI", "RaftText", "RaftKV", "RaftStorage", "RaftRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -63,7 +68,7 @@ let package = Package(
         .target(
             name: "RaftCtlKit",
             dependencies: [
-                "RaftWire", "RaftREPL", "RaftCheck",
+                "RaftAPI", "RaftText", "RaftREPL", "RaftCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Linearizability checking of client histories (register per key) and their pictures, for raftctl check.
@@ -88,11 +93,11 @@ let package = Package(
             name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], path: "Tests/Fixtures/wal-crash-writer"
         ),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"], exclude: ["Scenarios"]),
-        .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"]),
+        .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftText", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(
             name: "RaftRuntimeTests",
-            dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit", "RaftWire"]),
+            dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit", "RaftAPI"]),
         .testTarget(
             name: "RaftLockServiceTests", dependencies: ["RaftLockService", "RaftRuntime", "RaftStorage", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
@@ -108,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "RaftServerTests",
             dependencies: [
-                "RaftServer", "RaftWire", "RaftCore", "RaftStorage", "ChildProcessTestSupport",
+                "RaftServer", "RaftWire", "RaftAPI", "RaftCore", "RaftStorage", "ChildProcessTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,7 +123,7 @@ let package = Package(
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
         // Golden files are read from the source tree by path, not bundled.
         .testTarget(
-            name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftWire", "ChildProcessTestSupport"],
+            name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftAPI", "RaftText", "ChildProcessTestSupport"],
             exclude: ["Golden"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
         .testTarget(name: "DocsTests"),

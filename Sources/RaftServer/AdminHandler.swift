@@ -1,10 +1,11 @@
 import FoundationEssentials
 import NIOCore
 import NIOExtras
+import RaftAPI
 import RaftCore
 import RaftKV
 import RaftRuntime
-import RaftWire
+import RaftText
 
 /// Serves admin requests on one Unix-socket connection. Every malformed line gets an error response; the
 /// connection (and certainly the node) stays up, except after an over-long line.

@@ -1,3 +1,4 @@
+import RaftAPI
 import RaftCore
 import RaftWire
 

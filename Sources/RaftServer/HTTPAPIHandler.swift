@@ -1,9 +1,11 @@
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
+import RaftAPI
 import RaftCore
 import RaftKV
 import RaftRuntime
+import RaftText
 import RaftWire
 
 /// Serves the client API (`/v1/kv/{key}`, `/v1/status`) on one HTTP/1.1 connection.

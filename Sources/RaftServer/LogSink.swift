@@ -1,7 +1,7 @@
 import Glibc
 import Logging
 import RaftCore
-import RaftWire
+import RaftText
 import Synchronization
 
 /// Where a node's log lines go: stderr, `<data-dir>/raftd.log`, and an in-memory ring of recent lines that

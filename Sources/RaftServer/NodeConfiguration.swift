@@ -1,6 +1,6 @@
+import RaftAPI
 import RaftCore
 import RaftStorage
-import RaftWire
 
 /// A `host:port` pair as given on the command line.
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {

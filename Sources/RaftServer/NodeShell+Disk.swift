@@ -1,9 +1,11 @@
 import Glibc
 import Logging
 import NIOCore
+import RaftAPI
 import RaftCore
 import RaftKV
 import RaftRuntime
+import RaftText
 import RaftWire
 
 /// The shell's watch over disks: its own free space and usage against the space alarm, the health reports it

@@ -2,11 +2,12 @@ import Dispatch
 import Glibc
 import Logging
 import NIOCore
+import RaftAPI
 import RaftCore
 import RaftKV
 import RaftRuntime
 import RaftStorage
-import RaftWire
+import RaftText
 
 /// A recorded core event, as the admin socket streams it.
 public struct EventRecord: Sendable, Codable, Hashable {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 import RaftCore
 import RaftStorage
-import RaftWire
+import RaftText
 
 /// `raftd`: runs one member of a Raft cluster. The executable's `main` only calls this command.
 public struct RaftdCommand: ParsableCommand {

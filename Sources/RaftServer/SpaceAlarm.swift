@@ -1,5 +1,5 @@
 import Glibc
-import RaftWire
+import RaftText
 
 /// What a node measured of its disk: the free space of the file system holding its data directory, and what its
 /// WAL segments and snapshots take.

@@ -96,7 +96,7 @@ struct DocsSyncTests {
         let page = try Docs.ManPage(path: Docs.root + "/man/raftd.8")
         let admin = page.section("ADMIN PROTOCOL")
         let documented = Set(page.commandBlocks(section: "ADMIN PROTOCOL").keys)
-        let protocolSource = try Docs.source("Sources/RaftWire/AdminProtocol.swift")
+        let protocolSource = try Docs.source("Sources/RaftAPI/AdminProtocol.swift")
         let operations = Docs.quotedWords(in: Docs.between(protocolSource, "operations = [", "]"))
         #expect(operations.count >= 10, "parsed only \(operations) from AdminProtocol.operations")
         for operation in operations {

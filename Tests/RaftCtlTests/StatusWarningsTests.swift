@@ -1,5 +1,5 @@
 import Foundation
-import RaftWire
+import RaftAPI
 import Testing
 
 @testable import RaftCtlKit

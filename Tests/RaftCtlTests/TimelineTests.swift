@@ -1,5 +1,5 @@
 import Foundation
-import RaftWire
+import RaftText
 import Testing
 
 @testable import RaftCtlKit

@@ -1,8 +1,8 @@
+import RaftAPI
 import RaftCore
 import RaftKV
 import RaftRuntime
 import RaftStorage
-import RaftWire
 import Testing
 
 @Suite("Failpoints")

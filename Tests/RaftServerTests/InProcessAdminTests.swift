@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
 import NIOEmbedded
+import RaftAPI
 import RaftCore
-import RaftWire
 import Testing
 
 @testable import RaftServer

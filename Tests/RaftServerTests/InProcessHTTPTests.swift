@@ -3,9 +3,9 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import RaftAPI
 import RaftCore
 import RaftStorage
-import RaftWire
 import Testing
 
 @testable import RaftServer

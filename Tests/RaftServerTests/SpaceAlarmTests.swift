@@ -1,3 +1,4 @@
+import RaftAPI
 import RaftCore
 import RaftWire
 import Testing
@@ -83,7 +84,7 @@ struct SpaceAlarmTests {
         let shown = alarms.statusAlarms(nowMilliseconds: 2_500)
         #expect(
             shown == [
-                RaftWire.NodeStatus.Alarm(node: "n2", kind: "no_space", message: "why", freeBytes: 7, since: "t1")
+                RaftAPI.NodeStatus.Alarm(node: "n2", kind: "no_space", message: "why", freeBytes: 7, since: "t1")
             ])
     }
 }

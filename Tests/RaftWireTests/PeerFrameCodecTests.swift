@@ -1,4 +1,5 @@
 import RaftCore
+import RaftText
 import RaftWire
 import Testing
 

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Glibc
+import RaftAPI
 import RaftREPL
-import RaftWire
 
 /// Talks to one node's admin socket: one request, one response; or one request and a stream of items.
 public struct AdminClient: Sendable {

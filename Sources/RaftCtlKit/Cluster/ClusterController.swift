@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftAPI
+import RaftText
 
 /// One node as `status` shows it: its process and, when it answers, its Raft state.
 public struct NodeView: Sendable, Codable {

@@ -1,5 +1,5 @@
 import Glibc
-import RaftWire
+import RaftText
 
 /// The background process `raftctl up` leaves behind: it restarts nodes that crash on their own (with backoff,
 /// logged to `supervisor.log`) and never touches a node an operator stopped or killed (its `intent` file says so).

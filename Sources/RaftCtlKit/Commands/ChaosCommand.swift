@@ -2,8 +2,9 @@ import ArgumentParser
 import Dispatch
 import FoundationEssentials
 import Glibc
+import RaftAPI
 import RaftCheck
-import RaftWire
+import RaftText
 import Synchronization
 
 /// `raftctl chaos`: concurrent clients against the running cluster while a seeded nemesis injects faults, then a

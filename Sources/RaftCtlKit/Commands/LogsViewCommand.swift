@@ -1,7 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftAPI
 
 /// `raftctl logs-view`: every node's log side by side, aligned by index, as in the Raft paper's figures 6 and 7.
 struct LogsView: ParsableCommand {

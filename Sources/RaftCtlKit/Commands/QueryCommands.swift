@@ -1,7 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftAPI
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(

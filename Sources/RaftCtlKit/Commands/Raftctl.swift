@@ -1,7 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftText
 
 /// The `raftctl` command tree. Every command is also a REPL command (the REPL parses each line with this root).
 public struct Raftctl: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
-import RaftWire
 
 /// `raftctl scenario`: the textbook stories of Raft, acted out on real raftd processes.
 struct ScenarioCommand: ParsableCommand {

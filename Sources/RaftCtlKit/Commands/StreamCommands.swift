@@ -1,8 +1,9 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
+import RaftAPI
 import RaftREPL
-import RaftWire
+import RaftText
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a node's log lines (-f to follow).")

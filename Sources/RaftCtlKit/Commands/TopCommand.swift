@@ -1,7 +1,7 @@
 import ArgumentParser
 import Glibc
 import RaftREPL
-import RaftWire
+import RaftText
 
 /// `raftctl top`: a live, full-screen view of the cluster.
 struct Top: ParsableCommand {

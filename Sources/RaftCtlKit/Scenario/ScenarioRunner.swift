@@ -1,7 +1,8 @@
 import Dispatch
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftAPI
+import RaftText
 import Synchronization
 
 /// Acts a ``ScenarioScript`` out on a running cluster: each `raftctl` step runs the real command (in this process,

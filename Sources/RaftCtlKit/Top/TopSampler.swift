@@ -1,7 +1,7 @@
 import Dispatch
 import FoundationEssentials
 import Glibc
-import RaftWire
+import RaftAPI
 import Synchronization
 
 /// One reading of the whole cluster for `raftctl top`: every node's process state, status (admin socket) and

@@ -1,5 +1,3 @@
-import RaftWire
-
 /// `raftctl top`'s frame, drawn from two readings (rates and percentiles are over the time between them).
 ///
 /// Per node: process state, role, term, leader, commit/applied/last index, LAG (the leader's commit index minus
