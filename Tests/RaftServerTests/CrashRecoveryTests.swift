@@ -104,12 +104,22 @@ extension RaftdIntegrationTests {
             let followers = cluster.ids.filter { $0 != leader }
             cluster.kill(followers[1])
             let values = (0..<6).map { n in [UInt8](repeating: UInt8(ascii: "a") + UInt8(n), count: 1 << 20) }
+            // As the client contract says: a 503 or 504 (a leader change under load) is retried with the same
+            // Idempotency-Key, and the write is applied once.
             for (n, value) in values.enumerated() {
-                try Expect.written(
-                    try HTTPClient.request(port: cluster.port(followers[0]), "PUT", "/v1/kv/big-\(n)", body: value),
-                    "PUT 1 MiB big-\(n)")
+                let written = try await cluster.eventually("PUT 1 MiB big-\(n)", timeout: 30) { () -> HTTPResponse? in
+                    let response = try HTTPClient.request(
+                        port: cluster.port(followers[0]), "PUT", "/v1/kv/big-\(n)", body: value,
+                        headers: [("Idempotency-Key", "big-\(n)")])
+                    return response.status == 503 || response.status == 504 ? nil : response
+                }
+                try Expect.written(written, "PUT 1 MiB big-\(n)")
             }
-            #expect(try HTTPClient.get(port: cluster.port(leader), "big-5").body == values[5])
+            let read = try await cluster.eventually("a linearizable read of big-5") { () -> HTTPResponse? in
+                let response = try HTTPClient.get(port: cluster.port(followers[0]), "big-5")
+                return response.status == 503 || response.status == 504 ? nil : response
+            }
+            #expect(read.body == values[5])
             _ = try await cluster.eventually("the leader to snapshot") {
                 try cluster.status(leader).snapshotIndex > 0 ? true : nil
             }
