@@ -38,6 +38,12 @@ let package = Package(
         // What clients and operators exchange with a node: admin requests and answers, the status document, the
         // HTTP API's JSON bodies, the failpoint names.
         .target(name: "RaftAPI"),
+        // The client of a node: its HTTP API and admin socket over blocking sockets with bounded waits, and a cluster
+        // client that follows the leader and retries with the same Idempotency-Key. raftctl and the tests use it.
+        .target(name: "RaftClient", dependencies: ["RaftAPI"]),
+        // Starting, waiting for and reaping child processes (posix_spawn, bounded waits): raftctl's daemons and every
+        // process a test runs.
+        .target(name: "RaftProcess"),
         // Quantities as people write them: durations (150ms), sizes (256MiB), UTC timestamps.
         .target(name: "RaftText"),
         // The replicated key-value state machine with exactly-once client sessions.
@@ -68,7 +74,7 @@ let package = Package(
         .target(
             name: "RaftCtlKit",
             dependencies: [
-                "RaftAPI", "RaftText", "RaftREPL", "RaftCheck",
+                "RaftAPI", "RaftClient", "RaftProcess", "RaftText", "RaftREPL", "RaftCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Linearizability checking of client histories (register per key) and their pictures, for raftctl check.
@@ -92,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], path: "Tests/Fixtures/wal-crash-writer"
         ),
-        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit"], exclude: ["Scenarios"]),
+        .testTarget(
+            name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit", "RaftProcess"], exclude: ["Scenarios"]),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftText", "RaftCore"]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftWire", "RaftCore"]),
         .testTarget(
@@ -100,20 +107,21 @@ let package = Package(
             dependencies: ["RaftRuntime", "RaftKV", "RaftStorage", "RaftCore", "RaftTestKit", "RaftAPI"]),
         .testTarget(
             name: "RaftLockServiceTests", dependencies: ["RaftLockService", "RaftRuntime", "RaftStorage", "RaftCore"]),
-        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit"]),
+        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "RaftTestKit", "RaftProcess"]),
         // GNU readline (apt: libreadline-dev) behind a shim header with setters Swift 6 strict concurrency accepts.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
         // raftctl's interactive shell: readline line editing, history, completion, Ctrl-C handling, watch views.
         .target(name: "RaftREPL", dependencies: ["CReadline"]),
         // A minimal REPL host (a test fixture) the RaftREPL tests drive through a pipe and a pseudo-terminal.
         .executableTarget(name: "repl-demo", dependencies: ["RaftREPL"], path: "Tests/Fixtures/repl-demo"),
-        .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL", "ChildProcessTestSupport"]),
-        // Spawning and driving child processes (also under a pseudo-terminal) for the end-to-end tests.
-        .target(name: "ChildProcessTestSupport", path: "Tests/ChildProcessTestSupport"),
+        .testTarget(name: "RaftREPLTests", dependencies: ["RaftREPL", "RaftProcess", "ChildProcessTestSupport"]),
+        // Driving a child process under a pseudo-terminal, for the end-to-end tests of the REPL and `top`.
+        .target(name: "ChildProcessTestSupport", dependencies: ["RaftProcess"], path: "Tests/ChildProcessTestSupport"),
         .testTarget(
             name: "RaftServerTests",
             dependencies: [
-                "RaftServer", "RaftWire", "RaftAPI", "RaftCore", "RaftStorage", "ChildProcessTestSupport",
+                "RaftServer", "RaftWire", "RaftAPI", "RaftClient", "RaftProcess", "RaftCore", "RaftStorage",
+                "ChildProcessTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -123,10 +131,13 @@ let package = Package(
         // End-to-end tests that drive the built raftctl and raftd binaries (none linked: they run as processes).
         // Golden files are read from the source tree by path, not bundled.
         .testTarget(
-            name: "RaftCtlTests", dependencies: ["RaftCtlKit", "RaftAPI", "RaftText", "ChildProcessTestSupport"],
+            name: "RaftCtlTests",
+            dependencies: [
+                "RaftCtlKit", "RaftAPI", "RaftClient", "RaftProcess", "RaftText", "ChildProcessTestSupport",
+            ],
             exclude: ["Golden"]),
         // Checks man pages and shell completions against the built raftctl and raftd (run after `swift build`).
-        .testTarget(name: "DocsTests"),
+        .testTarget(name: "DocsTests", dependencies: ["RaftProcess"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import RaftProcess
 import Testing
 
 /// Keeps the hand-written man pages and the generated shell completions in step with the code.
@@ -194,24 +195,17 @@ enum Docs {
 
     /// Runs `arguments[0]` (a built binary) with the rest, in a clean environment, and returns its stdout.
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable(arguments[0]))
-        process.arguments = Array(arguments.dropFirst())
         // No cluster and a wide terminal: help output must not depend on the caller's environment.
-        process.environment = [
-            "RAFTCTL_CLUSTER_DIR": "/nonexistent/raftctl-docs-test", "COLUMNS": "80", "PATH": "/usr/bin:/bin",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "`\(arguments.joined(separator: " "))` exited \(process.terminationStatus)")
+        let outcome = try ChildProcess.run(
+            executable: try executable(arguments[0]), arguments: Array(arguments.dropFirst()),
+            environment: ["RAFTCTL_CLUSTER_DIR=/nonexistent/raftctl-docs-test", "COLUMNS=80", "PATH=/usr/bin:/bin"],
+            timeout: .seconds(60))
+        guard outcome.status == 0 else {
+            throw Failure(
+                description: "`\(arguments.joined(separator: " "))` exited \(outcome.status.map(String.init) ?? "late")"
+            )
         }
-        return String(decoding: data, as: UTF8.self)
+        return outcome.stdout
     }
 
     /// The subcommand names in `raftctl --help`'s SUBCOMMANDS section (or another command's).

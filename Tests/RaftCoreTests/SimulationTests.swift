@@ -1,5 +1,6 @@
 import Foundation
 import RaftCore
+import RaftProcess
 import RaftTestKit
 import Testing
 
@@ -130,20 +131,14 @@ import Testing
     @Test func aSeedReplaysIdenticallyInAnotherProcess() async throws {
         let seed: UInt64 = 11
         let expected = await runOnDedicatedThread("simulation-replay") { Simulator(seed: seed).run() }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["--testing-library", "swift-testing", "--filter", "SimulationTests/replay"]
         var environment = ProcessInfo.processInfo.environment
         environment["RAFT_SIM_SEED"] = String(seed)
         environment["RAFT_SIM_TRACE"] = nil
-        child.environment = environment
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let outcome = try ChildProcess.run(
+            executable: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+            arguments: ["--testing-library", "swift-testing", "--filter", "SimulationTests/replay"],
+            environment: environment.map { "\($0.key)=\($0.value)" }, timeout: .seconds(300))
+        let text = outcome.stdout
         let summary = try #require(text.split(separator: "\n").first { $0.hasPrefix("seed=\(seed) ") })
         #expect(String(summary) == expected.summary)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import RaftClient
 import RaftCtlKit
 import Testing
 

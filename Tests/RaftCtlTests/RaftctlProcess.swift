@@ -61,42 +61,32 @@ enum RaftctlProcess {
         return variables.map { "\($0.key)=\($0.value)" }.sorted()
     }
 
-    /// Starts raftctl with the caller's file actions. Descriptors above 2 are closed in the child, so the daemons
+    /// Starts raftctl (RaftProcess's ``ChildProcess``). Descriptors above 2 are closed in the child, so the daemons
     /// raftctl leaves behind never hold the test runner's pipes or another test's terminal open.
     static func spawn(
-        _ arguments: [String], environment: [String], newSession: Bool,
-        fileActions: (inout posix_spawn_file_actions_t) -> Void
+        _ arguments: [String], environment: [String], newSession: Bool, stdin: ChildProcess.Redirect = .inherit,
+        stdout: ChildProcess.Redirect = .inherit, stderr: ChildProcess.Redirect = .inherit,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void = { _ in }
     ) throws -> pid_t {
         try ChildProcess.spawn(
-            executable: try executable(), arguments: arguments, environment: environment, newSession: newSession,
-            closeInheritedDescriptors: true, fileActions: fileActions)
+            executable: try executable(), arguments: arguments, environment: environment, stdin: stdin, stdout: stdout,
+            stderr: stderr, newSession: newSession, closeInheritedDescriptors: true, fileActions: fileActions)
     }
 
     static func waitForExit(_ pid: pid_t, timeout: Duration) -> Int32? {
         ChildProcess.waitForExit(pid, timeout: timeout)
     }
 
-    /// Runs raftctl to completion with stdout and stderr captured through files (no pipe can fill up and block it).
+    /// Runs raftctl to completion (bounded by `timeout`), stdout and stderr captured.
     static func run(
         _ arguments: [String], environment: [String], scratch: String, stdin: String? = nil,
         timeout: Duration = .seconds(30)
     ) throws -> CommandResult {
-        let token = UUID().uuidString.prefix(8)
-        let inputPath = "\(scratch)/in-\(token)"
-        let outputPath = "\(scratch)/out-\(token)"
-        let errorPath = "\(scratch)/err-\(token)"
-        defer { for path in [inputPath, outputPath, errorPath] { unlink(path) } }
-        if let stdin { try stdin.write(toFile: inputPath, atomically: false, encoding: .utf8) }
-        let pid = try spawn(arguments, environment: environment, newSession: false) { actions in
-            posix_spawn_file_actions_addopen(&actions, 0, stdin == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        }
-        let status = waitForExit(pid, timeout: timeout)
+        let outcome = try ChildProcess.run(
+            executable: try executable(), arguments: arguments, environment: environment, input: stdin,
+            scratch: scratch, timeout: timeout)
         return CommandResult(
-            arguments: arguments, status: status,
-            stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+            arguments: arguments, status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 
     /// Every live process whose command line mentions `text` (zombies have none), as (pid, command line).

@@ -224,11 +224,9 @@ final class FollowedCommand {
     init(_ arguments: [String], environment: [String], outputPath: String) throws {
         self.arguments = arguments
         self.outputPath = outputPath
-        pid = try RaftctlProcess.spawn(arguments, environment: environment, newSession: false) { actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
+        pid = try RaftctlProcess.spawn(
+            arguments, environment: environment, newSession: false, stdin: .null, stdout: .file(outputPath),
+            stderr: .stdout)
     }
 
     deinit { _ = stop() }

@@ -34,11 +34,13 @@ enum DemoProcess {
 
     /// Starts `repl-demo` with the caller's file actions (see ``ChildProcess/spawn``).
     static func spawn(
-        arguments: [String], newSession: Bool, fileActions: (inout posix_spawn_file_actions_t) -> Void
+        arguments: [String], newSession: Bool, stdin: ChildProcess.Redirect = .inherit,
+        stdout: ChildProcess.Redirect = .inherit, stderr: ChildProcess.Redirect = .inherit,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void = { _ in }
     ) throws -> pid_t {
         try ChildProcess.spawn(
-            executable: try executablePath(), arguments: arguments, environment: environment, newSession: newSession,
-            fileActions: fileActions)
+            executable: try executablePath(), arguments: arguments, environment: environment, stdin: stdin,
+            stdout: stdout, stderr: stderr, newSession: newSession, fileActions: fileActions)
     }
 
     static func waitForExit(_ pid: pid_t, timeout: Duration) -> Int32? {

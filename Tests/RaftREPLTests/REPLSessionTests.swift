@@ -13,11 +13,9 @@ private func runScripted(_ input: String) throws -> (status: Int32?, stdout: Str
     let outputPath = directory.appendingPathComponent("stdout").path
     let errorPath = directory.appendingPathComponent("stderr").path
     try input.write(toFile: inputPath, atomically: true, encoding: .utf8)
-    let pid = try DemoProcess.spawn(arguments: [directory.appendingPathComponent("history").path], newSession: false) {
-        posix_spawn_file_actions_addopen(&$0, 0, inputPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&$0, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&$0, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    }
+    let pid = try DemoProcess.spawn(
+        arguments: [directory.appendingPathComponent("history").path], newSession: false, stdin: .file(inputPath),
+        stdout: .file(outputPath), stderr: .file(errorPath))
     let status = DemoProcess.waitForExit(pid, timeout: .seconds(5))
     return (
         status, try String(contentsOfFile: outputPath, encoding: .utf8),

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import Synchronization
 import Testing
 
@@ -34,11 +35,10 @@ extension RaftdIntegrationTests {
             defer { cluster.shutdown() }
             try await cluster.start("n1")
             _ = try await cluster.waitForLeader()
-            let fd = try Sockets.connectUnix(path: cluster.node("n1").adminSocket)
-            defer { close(fd) }
-            #expect(Sockets.sendAll(fd, Array("{\"id\":1,\"op\":\"status\"}\n{\"id\":2,\"op\":\"events\"}\n".utf8)))
-            shutdown(fd, Int32(SHUT_WR))
-            let read = Sockets.receive(fd, timeout: 5)
+            let connection = try SocketConnection.unixSocket(cluster.node("n1").adminSocket)
+            #expect(connection.send(Array("{\"id\":1,\"op\":\"status\"}\n{\"id\":2,\"op\":\"events\"}\n".utf8)))
+            connection.shutdownWrite()
+            let read = connection.receive(timeout: 5)
             #expect(read.closed, "the node closes its side once it has answered")
             let lines = String(decoding: read.bytes, as: UTF8.self).split(separator: "\n")
             #expect(lines.first?.contains("\"result\"") == true, "status answered: \(lines)")
@@ -127,14 +127,7 @@ extension RaftdIntegrationTests {
             #expect(missing.isEmpty, "acknowledged writes missing from the log: \(missing.prefix(10))")
             // Reads go to whichever node leads now (an election may still move it under load); a 503 is retried.
             for key in acknowledged.suffix(20) {
-                let read = try await cluster.eventually("a linearizable read of acknowledged \(key)") {
-                    () -> HTTPResponse? in
-                    guard let current = cluster.ids.first(where: { (try? cluster.status($0).role) == "leader" }) else {
-                        return nil
-                    }
-                    let response = try HTTPClient.get(port: cluster.port(current), key)
-                    return response.status == 503 ? nil : response
-                }
+                let read = try cluster.send("GET", "/v1/kv/\(key)")
                 #expect(read.status == 200 && read.text == "v", "acknowledged \(key) is missing: \(read)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import RaftCore
 import RaftWire
 import Testing
@@ -9,10 +10,9 @@ extension RaftdIntegrationTests {
     struct BadInput {
         /// Sends `bytes` on a fresh TCP connection and reports whether the node closed it within `timeout` seconds.
         static func closesConnection(port: Int, after bytes: [UInt8], timeout: Double = 3) throws -> Bool {
-            let fd = try Sockets.connectTCP(port: port)
-            defer { close(fd) }
-            Sockets.sendAll(fd, bytes)
-            return Sockets.receive(fd, timeout: timeout).closed
+            let connection = try SocketConnection.loopback(port: port)
+            connection.send(bytes)
+            return connection.receive(timeout: timeout).closed
         }
 
         @Test("Peer port: garbage, a huge length prefix and another cluster's handshake are refused; node stays up")
@@ -62,15 +62,14 @@ extension RaftdIntegrationTests {
             try await cluster.start("n1")
             _ = try await cluster.waitForLeader()
             let node = cluster.node("n1")
-            var idle: [Int32] = []
-            defer { for fd in idle { close(fd) } }
+            var idle: [SocketConnection] = []
             for _ in 0..<40 {
-                idle.append(try Sockets.connectTCP(port: node.clientPort))
-                idle.append(try Sockets.connectTCP(port: node.peerPort))
-                idle.append(try Sockets.connectUnix(path: node.adminSocket))
+                idle.append(try SocketConnection.loopback(port: node.clientPort))
+                idle.append(try SocketConnection.loopback(port: node.peerPort))
+                idle.append(try SocketConnection.unixSocket(node.adminSocket))
             }
             // Half-sent requests as well: a request line without the end of its headers.
-            for fd in idle.prefix(30) { Sockets.sendAll(fd, Array("GET /v1/kv/x HTTP/1.1\r\nHost:".utf8)) }
+            for connection in idle.prefix(30) { connection.send(Array("GET /v1/kv/x HTTP/1.1\r\nHost:".utf8)) }
             try Expect.written(try HTTPClient.put(port: node.clientPort, "k", "v"), "PUT next to 120 idle connections")
             #expect(try HTTPClient.get(port: node.clientPort, "k").text == "v")
             #expect(try cluster.admin("n1").result("status")["role"] as? String == "leader")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import Testing
 
 extension RaftdIntegrationTests {
@@ -60,19 +61,18 @@ extension RaftdIntegrationTests {
             try await cluster.startAll()
             let leader = try await cluster.waitForLeader()
             let follower = cluster.ids.first { $0 != leader }!
-            let fd = try Sockets.connectTCP(port: cluster.port(follower))
-            defer { close(fd) }
+            let connection = try SocketConnection.loopback(port: cluster.port(follower))
             // A write (forwarded to the leader, answered once applied) then a read of it, sent back to back.
             let requests =
                 "PUT /v1/kv/pipe HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
                 + "GET /v1/kv/pipe HTTP/1.1\r\nHost: x\r\n\r\n"
                 + "PUT /v1/kv/pipe HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nsecond"
                 + "GET /v1/kv/pipe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            Sockets.sendAll(fd, Array(requests.utf8))
-            let received = Sockets.receive(fd, timeout: 5)
+            connection.send(Array(requests.utf8))
+            let received = connection.receive(timeout: 5)
             var rest = received.bytes
             var responses: [HTTPResponse] = []
-            while let response = HTTPClient.parse(rest) {
+            while let response = HTTPClient.parseResponse(rest) {
                 responses.append(response)
                 let headEnd = (0...(rest.count - 4)).first { rest[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }!
                 rest.removeFirst(headEnd + 4 + response.body.count)
@@ -94,28 +94,27 @@ extension RaftdIntegrationTests {
             let port = cluster.port("n1")
             let endOfHead: ([UInt8]) -> Bool = { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
 
-            let fd = try Sockets.connectTCP(port: port)
-            defer { close(fd) }
+            let connection = try SocketConnection.loopback(port: port)
             let head = "PUT /v1/kv/e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
-            Sockets.sendAll(fd, Array(head.utf8))
+            connection.send(Array(head.utf8))
             // Clients such as curl wait (1 s) for this before sending the body; without it every such PUT stalls.
-            let interim = Sockets.receive(fd, timeout: 3, until: endOfHead)
+            let interim = connection.receive(timeout: 3, until: endOfHead)
             #expect(
                 String(decoding: interim.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"),
                 "no interim response to Expect: 100-continue: \(String(decoding: interim.bytes, as: UTF8.self))")
-            Sockets.sendAll(fd, Array("hello".utf8))
-            var rest = Sockets.receive(fd, timeout: 5) { HTTPClient.parse(Self.afterInterim($0)) != nil }.bytes
+            connection.send(Array("hello".utf8))
+            var rest = connection.receive(timeout: 5) { HTTPClient.parseResponse(Self.afterInterim($0)) != nil }.bytes
             rest = Self.afterInterim(interim.bytes + rest)
-            let final = try #require(HTTPClient.parse(rest), "\(String(decoding: rest, as: UTF8.self))")
+            let final = try #require(HTTPClient.parseResponse(rest), "\(String(decoding: rest, as: UTF8.self))")
             try Expect.written(final, "PUT with Expect: 100-continue")
             #expect(try HTTPClient.get(port: port, "e").text == "hello")
 
-            let tooLarge = try Sockets.connectTCP(port: port)
-            defer { close(tooLarge) }
+            let tooLarge = try SocketConnection.loopback(port: port)
             let bigHead = "PUT /v1/kv/f HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n"
-            Sockets.sendAll(tooLarge, Array(bigHead.utf8))
-            let refused = Sockets.receive(tooLarge, timeout: 3) { HTTPClient.parse($0) != nil }
-            let answer = try #require(HTTPClient.parse(refused.bytes), "no answer to an oversized Expect request")
+            tooLarge.send(Array(bigHead.utf8))
+            let refused = tooLarge.receive(timeout: 3) { HTTPClient.parseResponse($0) != nil }
+            let answer = try #require(
+                HTTPClient.parseResponse(refused.bytes), "no answer to an oversized Expect request")
             Expect.error(answer, 413, code: "value_too_large", "oversized body announced with Expect")
         }
 

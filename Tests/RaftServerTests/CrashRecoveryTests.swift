@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import Testing
 
 extension RaftdIntegrationTests {
@@ -107,18 +108,11 @@ extension RaftdIntegrationTests {
             // As the client contract says: a 503 or 504 (a leader change under load) is retried with the same
             // Idempotency-Key, and the write is applied once.
             for (n, value) in values.enumerated() {
-                let written = try await cluster.eventually("PUT 1 MiB big-\(n)", timeout: 30) { () -> HTTPResponse? in
-                    let response = try HTTPClient.request(
-                        port: cluster.port(followers[0]), "PUT", "/v1/kv/big-\(n)", body: value,
-                        headers: [("Idempotency-Key", "big-\(n)")])
-                    return response.status == 503 || response.status == 504 ? nil : response
-                }
+                let written = try cluster.send(
+                    "PUT", "/v1/kv/big-\(n)", body: value, idempotencyKey: "big-\(n)", via: [followers[0]])
                 try Expect.written(written, "PUT 1 MiB big-\(n)")
             }
-            let read = try await cluster.eventually("a linearizable read of big-5") { () -> HTTPResponse? in
-                let response = try HTTPClient.get(port: cluster.port(followers[0]), "big-5")
-                return response.status == 503 || response.status == 504 ? nil : response
-            }
+            let read = try cluster.send("GET", "/v1/kv/big-5", via: [followers[0]])
             #expect(read.body == values[5])
             _ = try await cluster.eventually("the leader to snapshot") {
                 try cluster.status(leader).snapshotIndex > 0 ? true : nil

@@ -1,6 +1,7 @@
 import ChildProcessTestSupport
 import Foundation
 import Glibc
+import RaftClient
 import Testing
 
 extension RaftdIntegrationTests {

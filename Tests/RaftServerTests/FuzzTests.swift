@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import RaftCore
 import RaftWire
 import Testing
@@ -100,11 +101,10 @@ extension RaftdIntegrationTests {
             var random = SplitMix64(seed: Self.seed)
 
             for round in 0..<400 {
-                let fd = try Sockets.connectTCP(port: node.clientPort)
-                Sockets.sendAll(fd, Self.request(&random))
-                shutdown(fd, Int32(SHUT_WR))
-                _ = Sockets.receive(fd, timeout: 2)
-                close(fd)
+                let connection = try SocketConnection.loopback(port: node.clientPort)
+                connection.send(Self.request(&random))
+                connection.shutdownWrite()
+                _ = connection.receive(timeout: 2)
                 #expect(kill(node.pid!, 0) == 0, "seed \(Self.seed): n1 died at HTTP request \(round)")
             }
 
@@ -117,12 +117,11 @@ extension RaftdIntegrationTests {
             let handshake = codec.encode(
                 .handshake(Handshake(clusterID: ClusterID(clusterID), from: NodeID(2), to: NodeID(1))))
             for batch in 0..<40 {
-                let fd = try Sockets.connectTCP(port: node.peerPort)
+                let connection = try SocketConnection.loopback(port: node.peerPort)
                 var frames = handshake
                 for _ in 0..<10 { frames += codec.encode(.message(Self.message(&random))) }
-                Sockets.sendAll(fd, frames)
-                _ = Sockets.receive(fd, timeout: 0.05)
-                close(fd)
+                connection.send(frames)
+                _ = connection.receive(timeout: 0.05)
                 #expect(kill(node.pid!, 0) == 0, "seed \(Self.seed): n1 died at peer batch \(batch)")
             }
             let status = try await cluster.eventually("n1 to answer its status after the fuzzing") {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftClient
 import Testing
 
 extension RaftdIntegrationTests {

@@ -1,4 +1,5 @@
 import Foundation
+import RaftClient
 import Testing
 
 /// Integration tests that run real `raftd` processes on loopback. The suites run one at a time: each starts up to

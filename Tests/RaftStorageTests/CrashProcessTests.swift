@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RaftCore
+import RaftProcess
 import RaftStorage
 import Testing
 
@@ -60,11 +61,9 @@ struct CrashProcessTests {
             let cap = killAfter + Int.random(in: 1...2_000, using: &random)
             let outputPath = temporary.path + "/out-\(round).txt"
             #expect(FileManager.default.createFile(atPath: outputPath, contents: nil))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [directory, "4", String(payloadBytes), String(cap)]
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-            try process.run()
+            let pid = try ChildProcess.spawn(
+                executable: executable, arguments: [directory, "4", String(payloadBytes), String(cap)],
+                stdout: .file(outputPath), closeInheritedDescriptors: true)
             // Wait (by count, not time) for the writer to report `killAfter` entries or to reach its cap.
             let started = ContinuousClock.now
             while true {
@@ -77,9 +76,8 @@ struct CrashProcessTests {
                 }
                 try await Task.sleep(for: .milliseconds(2))
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal)
+            kill(pid, SIGKILL)
+            #expect(ChildProcess.waitForExit(pid, timeout: .seconds(60)) == -SIGKILL, "the writer died of the SIGKILL")
 
             let output = try String(contentsOfFile: outputPath, encoding: .utf8)
             // Only complete lines count: a line cut by the kill was never fully reported.

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import RaftAPI
+import RaftClient
 import RaftText
 
 /// One node as `status` shows it: its process and, when it answers, its Raft state.
@@ -388,7 +389,7 @@ public struct ClusterController: Sendable {
 
     func waitForAdmin(_ id: String, milliseconds: Int) throws(RaftctlError) {
         let deadline = ProcessControl.monotonicMilliseconds() + Int64(milliseconds)
-        let client = AdminClient(socketPath: directory.adminSocket(id), timeoutMilliseconds: 500)
+        let client = NodeAdmin(socketPath: directory.adminSocket(id), timeoutMilliseconds: 500)
         while (try? client.status()) == nil {
             guard ProcessControl.monotonicMilliseconds() < deadline else {
                 throw .failed("\(id) did not come up; see \(directory.logPath(id)) and \(directory.outputPath(id))")
@@ -443,7 +444,7 @@ public struct ClusterController: Sendable {
                 id: node.id, process: process.state, pid: process.pid, clientURL: spec.clientURL(node), blockedIn: [],
                 blockedOut: [])
             if process.state == .running,
-                let status = try? AdminClient(socketPath: directory.adminSocket(node.id), timeoutMilliseconds: 500)
+                let status = try? NodeAdmin(socketPath: directory.adminSocket(node.id), timeoutMilliseconds: 500)
                     .status()
             {
                 view.role = status.role
@@ -472,11 +473,11 @@ public struct ClusterController: Sendable {
     }
 
     /// The admin client of a node that must be running.
-    public func admin(_ spec: ClusterSpec, _ id: String) throws(RaftctlError) -> AdminClient {
+    func admin(_ spec: ClusterSpec, _ id: String) throws(RaftctlError) -> NodeAdmin {
         _ = try resolveNode(spec, id)
         let process = NodeProcess.inspect(directory, id)
         guard process.pid != nil else { throw .failed("\(id) is \(process.state.rawValue)") }
-        return AdminClient(socketPath: directory.adminSocket(id))
+        return NodeAdmin(socketPath: directory.adminSocket(id))
     }
 
     // MARK: - Faults
@@ -499,7 +500,7 @@ public struct ClusterController: Sendable {
                 continue
             }
             do {
-                let _: AdminBlocked = try AdminClient(socketPath: directory.adminSocket(node.id)).call(request)
+                let _: AdminBlocked = try NodeAdmin(socketPath: directory.adminSocket(node.id)).call(request)
             } catch {
                 unanswered.append(process.state == .paused ? "\(node.id) (paused)" : node.id)
             }

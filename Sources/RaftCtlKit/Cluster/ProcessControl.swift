@@ -1,4 +1,5 @@
 import Glibc
+import RaftProcess
 
 /// What a node's process is doing, as `status` reports it.
 public enum ProcessState: String, Sendable, Codable {
@@ -9,36 +10,20 @@ public enum ProcessState: String, Sendable, Codable {
     case crashed
 }
 
-/// Starting, finding and signalling processes without Foundation: detached spawning (own session, so a Ctrl-C in
-/// the operator's terminal never reaches the nodes) and liveness from `/proc`.
+/// Starting, finding and signalling processes without Foundation: detached spawning through RaftProcess (own
+/// session, so a Ctrl-C in the operator's terminal never reaches the nodes) and liveness from `/proc`.
 public enum ProcessControl {
-    /// glibc's `POSIX_SPAWN_SETSID`: a macro Swift does not import (defined only under `_GNU_SOURCE`).
-    static let posixSpawnSetSID: Int16 = 0x80
-
     /// Spawns `arguments[0]` with `arguments` in a new session, stdin from /dev/null and stdout/stderr appended
-    /// to `outputPath`. Returns the pid.
+    /// to `outputPath`, inheriting no descriptor above 2. Returns the pid; the daemon runs on after raftctl exits.
     public static func spawnDetached(_ arguments: [String], outputPath: String) throws(RaftctlError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Self.posixSpawnSetSID | Int16(POSIX_SPAWN_SETSIGMASK))
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var pid: pid_t = 0
-        let cArguments = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, environ)
-        guard result == 0 else {
-            throw .failed("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
+        do {
+            return try ChildProcess.spawn(
+                executable: arguments[0], arguments: Array(arguments.dropFirst()), stdin: .null,
+                stdout: .file(outputPath, append: true), stderr: .stdout, newSession: true,
+                closeInheritedDescriptors: true)
+        } catch {
+            throw .failed(error.description)
         }
-        return pid
     }
 
     /// The process's state letter from `/proc/PID/stat` (R, S, T, Z, …), or nil if there is no such process.

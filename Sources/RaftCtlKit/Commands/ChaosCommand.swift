@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import RaftAPI
 import RaftCheck
+import RaftClient
 import RaftText
 import Synchronization
 
@@ -447,7 +448,7 @@ struct ChaosRun: Sendable {
         var request = AdminRequest(op: "failpoint", id: .number(1))
         request.name = name
         request.action = action
-        let _: [String: String]? = try? AdminClient(socketPath: controller.directory.adminSocket(id)).call(request)
+        let _: [String: String]? = try? NodeAdmin(socketPath: controller.directory.adminSocket(id)).call(request)
         FaultLog.record(controller.directory, "failpoint", [id], "\(name) \(action)")
     }
 
@@ -511,7 +512,7 @@ struct ChaosRun: Sendable {
         var all: [AdminEvent] = []
         struct Item: Decodable { var event: AdminEvent }
         for id in spec.ids {
-            try? AdminClient(socketPath: controller.directory.adminSocket(id)).stream(
+            try? NodeAdmin(socketPath: controller.directory.adminSocket(id)).stream(
                 AdminRequest(op: "events", id: .number(1)), follow: false
             ) { line in
                 if let item = try? JSONDecoder().decode(Item.self, from: Data(line.utf8)) { all.append(item.event) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import RaftAPI
+import RaftClient
 
 /// `raftctl logs-view`: every node's log side by side, aligned by index, as in the Raft paper's figures 6 and 7.
 struct LogsView: ParsableCommand {
@@ -69,7 +70,7 @@ struct LogsSnapshot: Sendable {
         var rows: [Row] = []
         for node in view.nodes {
             var row = Row(id: node.id, isLeader: node.id == view.leader)
-            let client = AdminClient(socketPath: controller.directory.adminSocket(node.id), timeoutMilliseconds: 500)
+            let client = NodeAdmin(socketPath: controller.directory.adminSocket(node.id), timeoutMilliseconds: 500)
             if node.process == .running, let status = try? client.status() {
                 var entries: [UInt64: UInt64] = [:]
                 var request = AdminRequest(op: "entries", id: .number(1))

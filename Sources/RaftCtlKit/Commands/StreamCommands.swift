@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import RaftAPI
+import RaftClient
 import RaftREPL
 import RaftText
 
@@ -132,19 +133,20 @@ struct Events: ParsableCommand {
 
 // MARK: - Data
 
-/// Sends a request to the leader if known, else to any running node, retrying on unavailable nodes with the same
-/// Idempotency-Key until `timeoutMilliseconds`, so a node dying mid-request never applies a write twice.
+/// Sends a request the way RaftClient's ``ClusterClient`` does: to the leader if known, else to any running node,
+/// retrying unanswered requests, 503s and 504s with the same Idempotency-Key until the timeout, so a node dying
+/// mid-request never applies a write twice. With `--via`, one node and one attempt.
 func clientRequest(
     _ cluster: ClusterOptions, method: String, key: String, query: String = "", body: [UInt8] = [],
     idempotent: Bool, write: WriteOptions? = nil, timeoutMilliseconds: Int = 10_000
-) throws(RaftctlError) -> HTTPClient.Response {
+) throws(RaftctlError) -> HTTPResponse {
     let spec = try cluster.runningSpec()
     guard !key.isEmpty else { throw .usage("the key must not be empty") }
     let path = "/v1/kv/" + percentEncode(key) + (query.isEmpty ? "" : "?" + query)
-    var headers: [String: String] = [:]
+    var headers: [(String, String)] = []
     if idempotent {
-        headers["Idempotency-Key"] =
-            write?.idempotencyKey ?? "raftctl-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        headers.append(
+            ("Idempotency-Key", write?.idempotencyKey ?? ClusterClient.newIdempotencyKey(prefix: "raftctl")))
     }
     var timeoutMilliseconds = timeoutMilliseconds
     if let text = write?.timeout { timeoutMilliseconds = try parseDuration(text, option: "--timeout") }
@@ -163,34 +165,20 @@ func clientRequest(
         case .answered(let response): return response
         }
     }
-    let deadline = ProcessControl.monotonicMilliseconds() + Int64(timeoutMilliseconds)
-    var lastProblem = "no node answered"
-    var attempt = 0
-    while ProcessControl.monotonicMilliseconds() < deadline {
+    let client = ClusterClient {
         let view = cluster.controller.gather(spec)
         var order = view.nodes.filter { $0.process == .running }
         order.sort { a, _ in a.id == view.leader }
-        if attempt > 0 { order.shuffle() }
-        attempt += 1
-        for node in order {
-            guard let port = spec.node(node.id)?.clientPort else { continue }
-            guard
-                let response = HTTPClient.request(
-                    method: method, host: spec.host, port: port, path: path, body: body, headers: headers,
-                    timeoutMilliseconds: 6_000)
-            else {
-                lastProblem = "\(node.id) did not answer"
-                continue
-            }
-            if response.status == 503 || response.status == 504 {
-                lastProblem = "\(node.id): \(response.errorMessage)"
-                continue
-            }
-            return response
+        return order.compactMap { node in
+            spec.node(node.id).map { ClusterClient.Endpoint(name: node.id, host: spec.host, port: $0.clientPort) }
         }
-        usleep(100_000)
     }
-    throw .failed("the request did not complete: \(lastProblem)")
+    do {
+        return try client.send(
+            method: method, path: path, body: body, headers: headers, timeoutMilliseconds: timeoutMilliseconds)
+    } catch {
+        throw .failed(error.message)
+    }
 }
 
 func percentEncode(_ text: String) -> String {
@@ -209,7 +197,7 @@ func percentEncode(_ text: String) -> String {
     return out
 }
 
-func describeWrite(_ response: HTTPClient.Response) throws(RaftctlError) -> String {
+func describeWrite(_ response: HTTPResponse) throws(RaftctlError) -> String {
     switch response.status {
     case 200, 201:
         if let written = try? JSONDecoder().decode(WriteAnswer.self, from: Data(response.body)) {

@@ -2,6 +2,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import RaftAPI
+import RaftClient
 import RaftText
 import Synchronization
 
@@ -667,12 +668,12 @@ final class ScenarioRunner {
         var connections: [SocketConnection] = []
         for n in 1...count {
             let key = "burst-\(id)-\(n)"
-            let request =
-                "PUT /v1/kv/\(key) HTTP/1.1\r\nHost: \(spec.host)\r\nConnection: close\r\nIdempotency-Key: \(key)\r\n"
-                + "Content-Length: 1\r\n\r\nv"
-            if let connection = SocketConnection.tcp(
+            let request = HTTPClient.requestBytes(
+                method: "PUT", host: spec.host, port: node.clientPort, path: "/v1/kv/\(key)", body: Array("v".utf8),
+                headers: [("Idempotency-Key", key)])
+            if let connection = try? SocketConnection.tcp(
                 host: spec.host, port: node.clientPort, timeoutMilliseconds: 1_000),
-                connection.writeAll(Array(request.utf8), timeoutMilliseconds: 1_000)
+                connection.send(request, timeoutMilliseconds: 1_000)
             {
                 connections.append(connection)
             }
@@ -681,7 +682,8 @@ final class ScenarioRunner {
         var answered: [Int: Int] = [:]
         for connection in connections {
             let remaining = Int(max(1, deadline - ProcessControl.monotonicMilliseconds()))
-            if let raw = connection.readToEnd(timeoutMilliseconds: remaining), let response = HTTPClient.parse(raw) {
+            let received = connection.receive(timeoutMilliseconds: remaining) { HTTPClient.parse($0) != nil }
+            if let (response, _) = HTTPClient.parse(received.bytes, atEnd: received.closed) {
                 answered[response.status, default: 0] += 1
             }
         }
@@ -766,7 +768,7 @@ final class BackgroundLoad: Sendable {
                 n += 1
                 let key = "load-\(n)"
                 let value = "v\(n)"
-                let headers = ["Idempotency-Key": "scenario-load-\(n)"]
+                let headers = [("Idempotency-Key", "scenario-load-\(n)")]
                 var acknowledged = false
                 for _ in 0..<20 where !acknowledged {
                     if leaderPort == nil {

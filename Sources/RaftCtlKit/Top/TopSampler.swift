@@ -2,6 +2,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import RaftAPI
+import RaftClient
 import Synchronization
 
 /// One reading of the whole cluster for `raftctl top`: every node's process state, status (admin socket) and
@@ -47,7 +48,7 @@ struct TopSampler: Sendable {
         let process = NodeProcess.inspect(directory, node.id)
         var reading = TopReading.Node(id: node.id, process: process.state)
         guard process.state == .running else { return (reading, []) }
-        let admin = AdminClient(socketPath: directory.adminSocket(node.id), timeoutMilliseconds: timeoutMilliseconds)
+        let admin = NodeAdmin(socketPath: directory.adminSocket(node.id), timeoutMilliseconds: timeoutMilliseconds)
         reading.status = try? admin.status()
         guard reading.status != nil else { return (reading, []) }
         if let response = HTTPClient.request(

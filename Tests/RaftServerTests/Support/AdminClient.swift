@@ -1,40 +1,40 @@
 import Foundation
 import Glibc
+import RaftClient
 
-/// One connection to a node's admin socket (newline-delimited JSON, protocol version 1).
+/// One connection to a node's admin socket (newline-delimited JSON, protocol version 1) over RaftClient's
+/// ``SocketConnection``, for tests that send several requests, malformed lines, or arguments the typed
+/// ``AdminRequest`` cannot express; answers come back as JSON objects.
 ///
 /// Blocking and bounded: every read waits at most `timeout` seconds. Not thread-safe; one test uses one
 /// connection at a time.
-final class AdminClient {
+final class AdminSession {
     let path: String
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    let connection: SocketConnection
     private var nextID = 1
 
     init(path: String) throws {
         self.path = path
-        self.fd = try Sockets.connectUnix(path: path)
+        self.connection = try SocketConnection.unixSocket(path)
     }
-
-    deinit { close(fd) }
 
     /// Sends raw bytes (for malformed input); false if the node closed the connection first.
     @discardableResult
-    func sendRaw(_ bytes: [UInt8]) -> Bool { Sockets.sendAll(fd, bytes) }
+    func sendRaw(_ bytes: [UInt8]) -> Bool { connection.send(bytes) }
 
     /// The next response line parsed as a JSON object; nil when the node closed the connection.
     func readLine(timeout: Double = 5) throws -> [String: Any]? {
-        let newline = UInt8(ascii: "\n")
-        if buffer.firstIndex(of: newline) == nil {
-            let result = Sockets.receive(fd, timeout: timeout) { $0.contains(newline) }
-            buffer += result.bytes
-            if result.timedOut && !buffer.contains(newline) {
-                throw HarnessError("admin \(path): no response line within \(timeout) s")
+        let timeoutMilliseconds = Int(timeout * 1000)
+        guard let text = connection.readLine(timeoutMilliseconds: timeoutMilliseconds) else {
+            // Tell a node that closed the connection (nil) from one that said nothing in time (thrown).
+            if SocketConnection.waitFor(connection.fd, events: Int16(POLLIN), 0),
+                !connection.fill(timeoutMilliseconds: 0)
+            {
+                return nil
             }
+            throw HarnessError("admin \(path): no response line within \(timeout) s")
         }
-        guard let end = buffer.firstIndex(of: newline) else { return nil }
-        let line = Array(buffer[..<end])
-        buffer.removeFirst(end + 1)
+        let line = Array(text.utf8)
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
             throw HarnessError("admin \(path): response is not a JSON object: \(String(decoding: line, as: UTF8.self))")
         }

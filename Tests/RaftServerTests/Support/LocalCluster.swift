@@ -1,6 +1,7 @@
 import ChildProcessTestSupport
 import Foundation
 import Glibc
+import RaftClient
 
 /// What `GET /v1/status` reports, as far as the tests look at it.
 struct NodeStatus: Decodable, CustomStringConvertible {
@@ -193,7 +194,33 @@ final class LocalCluster {
         }
     }
 
-    func admin(_ id: String) throws -> AdminClient { try AdminClient(path: nodes[id]!.adminSocket) }
+    func admin(_ id: String) throws -> AdminSession { try AdminSession(path: nodes[id]!.adminSocket) }
+
+    /// A client of the cluster as the client contract describes one (RaftClient's ``ClusterClient``): the current
+    /// leader first, then the other running nodes (or only `only`), retrying 503, 504 and unanswered requests with
+    /// the same Idempotency-Key.
+    func client(only: [String]? = nil) -> ClusterClient {
+        ClusterClient { [self] in
+            let running = (only ?? ids).filter { nodes[$0]?.pid != nil }
+            let leader = running.first { (try? status($0, timeout: 0.5).role) == "leader" }
+            let order = (leader.map { [$0] } ?? []) + running.filter { $0 != leader }
+            return order.map { ClusterClient.Endpoint(name: $0, port: port($0)) }
+        }
+    }
+
+    /// ``client(only:)``'s answer, or a ``HarnessError`` saying what went wrong last.
+    func send(
+        _ method: String, _ path: String, body: [UInt8] = [], idempotencyKey: String? = nil, via only: [String]? = nil,
+        timeout: Double = 30
+    ) throws -> HTTPResponse {
+        do {
+            return try client(only: only).send(
+                method: method, path: path, body: body, idempotencyKey: idempotencyKey,
+                timeoutMilliseconds: Int(timeout * 1000))
+        } catch {
+            throw HarnessError(error.message)
+        }
+    }
 
     /// The last `lines` lines of node `id`'s raftd.log.
     func logTail(_ id: String, lines: Int = 25) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaftProcess
 import Synchronization
 
 /// Finds, spawns and reaps `raftd` processes for the tests.
@@ -29,39 +30,33 @@ enum RaftdProcess {
                 + " or set RAFTD_BINARY")
     }
 
-    /// Starts `binary arguments…` with stdin from /dev/null and stdout+stderr appended to `outputPath`.
+    /// Starts `binary arguments…` (RaftProcess's ``ChildProcess``) with stdin from /dev/null and stdout+stderr
+    /// appended to `outputPath`.
     static func spawn(_ binary: String, _ arguments: [String], outputPath: String) throws -> pid_t {
         installExitHook()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
         // Hold the registry lock across the spawn so the exit hook cannot miss a child that is being born.
-        let result = live.withLock { set -> Int32 in
-            let result = posix_spawn(&pid, binary, &actions, nil, argv, environ)
-            if result == 0 { set.insert(pid) }
-            return result
+        return try live.withLock { set throws -> pid_t in
+            let pid: pid_t
+            do {
+                pid = try ChildProcess.spawn(
+                    executable: binary, arguments: arguments, stdin: .null, stdout: .file(outputPath, append: true),
+                    stderr: .stdout, closeInheritedDescriptors: true)
+            } catch {
+                throw HarnessError("\(error)")
+            }
+            set.insert(pid)
+            return pid
         }
-        guard result == 0 else { throw HarnessError("posix_spawn \(binary): \(String(cString: strerror(result)))") }
-        return pid
     }
 
-    /// Reaps `pid` if it has exited: its exit code, or `128 + signal` when a signal ended it.
+    /// Reaps `pid` if it has exited: its exit code, or `128 + signal` when a signal ended it (as a shell says).
     static func reap(_ pid: pid_t) -> Int32? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        guard result == pid else {
-            if result < 0 && errno == ECHILD { live.withLock { _ = $0.remove(pid) } }
+        guard let status = ChildProcess.reap(pid) else {
+            if !ChildProcess.isChild(pid) { live.withLock { _ = $0.remove(pid) } }
             return nil
         }
         live.withLock { _ = $0.remove(pid) }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return status < 0 ? 128 - status : status
     }
 
     /// Waits up to `timeout` seconds for `pid` to exit; its status as ``reap(_:)`` gives it, or nil.
@@ -76,9 +71,7 @@ enum RaftdProcess {
 
     /// SIGKILLs and reaps `pid` synchronously (for deinit and cleanup paths that cannot await).
     static func killAndReap(_ pid: pid_t) {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        ChildProcess.killAndReap(pid)
         live.withLock { _ = $0.remove(pid) }
     }
 

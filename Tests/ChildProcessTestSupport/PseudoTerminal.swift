@@ -1,84 +1,8 @@
+@_exported import RaftProcess
+
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Why a child process could not be started or a terminal opened.
-public struct ChildProcessFailure: Error, CustomStringConvertible {
-    public var description: String
-
-    public init(description: String) {
-        self.description = description
-    }
-}
-
-/// Starting and reaping the processes that end-to-end tests drive (the REPL demo, raftctl), with every wait bounded
-/// so a broken child fails a test instead of hanging the suite.
-public enum ChildProcess {
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its Swift module does not export.
-    static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(
-            symbol,
-            to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
-
-    /// posix_spawn with file actions supplied by the caller and default signal dispositions.
-    ///
-    /// `newSession` makes the child a session leader, so that opening a terminal as its stdin gives it a controlling
-    /// terminal (and Ctrl-C then signals it). `closeInheritedDescriptors` closes every descriptor above 2 in the
-    /// child, so daemons it leaves behind never hold the test runner's pipes or another test's terminal open.
-    public static func spawn(
-        executable: String, arguments: [String], environment: [String], newSession: Bool,
-        closeInheritedDescriptors: Bool = false, fileActions: (inout posix_spawn_file_actions_t) -> Void
-    ) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        fileActions(&actions)
-        if closeInheritedDescriptors, let closeFrom { _ = closeFrom(&actions, 3) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGWINCH] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        // POSIX_SPAWN_SETSID is 0x80 on glibc; Swift cannot import the macro.
-        let setSession: Int32 = newSession ? 0x80 : 0
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | setSession))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard status == 0 else {
-            throw ChildProcessFailure(description: "posix_spawn \(executable): \(String(cString: strerror(status)))")
-        }
-        return pid
-    }
-
-    /// The exit status (or minus the terminating signal), or nil if `pid` did not exit within `timeout`, in which
-    /// case it is killed and reaped. `whileWaiting` runs between checks (e.g. to keep draining a terminal).
-    public static func waitForExit(_ pid: pid_t, timeout: Duration, whileWaiting: () -> Void = {}) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { return status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f) }
-            if reaped < 0 && errno != EINTR { return nil }
-            whileWaiting()
-            usleep(5_000)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        return nil
-    }
-}
 
 /// A child process under a pseudo-terminal: what a person at a terminal would type and see. Every expectation is
 /// bounded, and the child is killed if it has not exited when the session is dropped.
