@@ -1,12 +1,19 @@
 /// Settings for one ``RaftNode``. All times are in logical ticks; the shell decides how long a tick is
 /// (raftd uses 10 ms, so the defaults are a 150–300 ms election timeout and a 50 ms heartbeat).
 ///
-/// Invariants (checked by ``validate()``): the member list contains ``id`` and has no duplicates,
+/// Invariants (checked by ``validate()``): the member list contains ``id`` (unless ``joining``) and has no duplicates,
 /// `1 <= heartbeatIntervalTicks < electionTimeoutTicks.lowerBound`, and every limit is positive.
 public struct RaftConfig: Sendable, Hashable {
     public var id: NodeID
-    /// Every voting member, including ``id``.
+    /// The voting members the cluster started with, including ``id``. A configuration entry in the log or a
+    /// snapshot's membership takes precedence: this is only the membership before the first change.
     public var voters: [NodeID]
+    /// The learners the cluster started with.
+    public var learners: [NodeID] = []
+    /// A new member of a cluster that already exists: it starts with no membership of its own (``voters`` and
+    /// ``learners`` are ignored), never campaigns, and learns who is in the cluster from the leader's log or
+    /// snapshot (etcd's `--initial-cluster-state existing`).
+    public var joining: Bool = false
     /// A follower that hears nothing from a leader for a duration drawn uniformly from this range starts an
     /// election (§5.2). The lower bound is also the leader lease used by CheckQuorum and PreVote.
     public var electionTimeoutTicks: ClosedRange<Int> = 15...30
@@ -32,14 +39,24 @@ public struct RaftConfig: Sendable, Hashable {
         self.randomSeed = randomSeed
     }
 
-    /// A quorum: a majority of the voters.
-    public var quorum: Int { voters.count / 2 + 1 }
+    /// The membership before any configuration entry: none for a joining node.
+    public var initialMembership: Membership? {
+        joining ? nil : Membership(voters: voters, learners: learners)
+    }
 
     /// Describes the first setting that breaks an invariant, or returns nil.
     public func validate() -> String? {
-        if !voters.contains(id) { return "node \(id) is not in the member list \(voters)" }
-        if Set(voters).count != voters.count { return "the member list \(voters) names a node twice" }
-        if voters.contains(where: { $0.rawValue == 0 }) { return "node id 0 is reserved" }
+        if id.rawValue == 0 { return "node id 0 is reserved" }
+        if !joining {
+            if !voters.contains(id) && !learners.contains(id) {
+                return "node \(id) is not in the member list \(voters + learners)"
+            }
+            if voters.isEmpty { return "a cluster needs at least one voter" }
+            if Set(voters + learners).count != voters.count + learners.count {
+                return "the member list \(voters + learners) names a node twice"
+            }
+            if (voters + learners).contains(where: { $0.rawValue == 0 }) { return "node id 0 is reserved" }
+        }
         if heartbeatIntervalTicks < 1 { return "the heartbeat interval must be at least one tick" }
         if electionTimeoutTicks.lowerBound <= heartbeatIntervalTicks {
             return "the election timeout (\(electionTimeoutTicks)) must exceed the heartbeat interval"

@@ -4,11 +4,15 @@ public enum EntryKind: UInt8, Sendable, Hashable, CustomStringConvertible {
     case command = 1
     /// The empty entry a new leader appends to commit an entry of its own term (§5.4.2, §8).
     case noop = 2
+    /// A new membership (a ``ConfigurationEntry``). It takes effect on every node as soon as it is in the node's
+    /// log, committed or not (dissertation §4.1); a node whose log loses it goes back to the one before.
+    case configuration = 3
 
     public var description: String {
         switch self {
         case .command: "command"
         case .noop: "noop"
+        case .configuration: "configuration"
         }
     }
 }
@@ -31,7 +35,9 @@ public struct Entry: Sendable, Hashable, CustomStringConvertible {
     /// Bytes this entry counts for in message and batch limits (payload plus a fixed header estimate).
     public var sizeBytes: Int { data.count + 24 }
 
-    public var description: String { "\(index)@\(term.rawValue)" + (kind == .noop ? "(noop)" : "") }
+    public var description: String {
+        "\(index)@\(term.rawValue)" + (kind == .noop ? "(noop)" : kind == .configuration ? "(configuration)" : "")
+    }
 }
 
 /// The state a node must persist before it answers anyone: losing it could let a node vote twice in one
@@ -59,12 +65,18 @@ public struct SnapshotMetadata: Sendable, Hashable, CustomStringConvertible {
     public var term: Term
     /// The voting members at ``index``.
     public var voters: [NodeID]
+    /// The learners at ``index``.
+    public var learners: [NodeID]
 
-    public init(index: LogIndex, term: Term, voters: [NodeID]) {
+    public init(index: LogIndex, term: Term, voters: [NodeID], learners: [NodeID] = []) {
         self.index = index
         self.term = term
         self.voters = voters
+        self.learners = learners
     }
+
+    /// The membership at ``index``.
+    public var membership: Membership { Membership(voters: voters, learners: learners) }
 
     public var description: String { "snapshot@\(index)/t\(term.rawValue)" }
 }

@@ -27,6 +27,9 @@ struct Progress: Sendable {
     var inflights = Inflights()
     /// Heard from since the last CheckQuorum round.
     var recentActive = false
+    /// Ticks since the follower last sent anything: a membership change counts it live while this is under the
+    /// election timeout (unlike ``recentActive``, it does not reset each CheckQuorum round).
+    var inactiveTicks = 0
     /// Highest heartbeat round this follower echoed; ReadIndex counts these.
     var ackedRound: UInt64 = 0
     /// Ticks since the snapshot in flight was sent, to retry one that was lost.

@@ -8,7 +8,9 @@ extension RaftNode {
     }
 
     /// Starts a pre-vote (when enabled and not forced) or a real election.
+    /// Only a voter of the membership it follows campaigns: a learner, a removed node and a joining node never do.
     mutating func startElection(reason: ElectionReason, force: Bool) {
+        guard isVoter else { return }
         if config.preVote && !force {
             becomePreCandidate(reason: reason)
         } else {
@@ -44,23 +46,27 @@ extension RaftNode {
     private mutating func requestVotes(preVote: Bool, force: Bool, electionTerm: Term) {
         let request = RequestVote(
             lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, preVote: preVote, force: force)
-        for peer in peers {
+        for peer in peers where membership?.isVoter(peer) == true {
             send(.requestVote(request), to: peer, term: electionTerm)
         }
     }
 
     enum VoteTally { case pending, won, lost }
 
+    /// Counts only the answers of voters in the membership this node follows.
     func tallyVotes() -> VoteTally {
-        let granted = votes.values.filter { $0 }.count
-        let rejected = votes.count - granted
-        if granted >= config.quorum { return .won }
-        if rejected >= config.quorum { return .lost }
+        guard let membership else { return .lost }
+        let counted = votes.filter { membership.isVoter($0.key) }
+        let granted = counted.values.filter { $0 }.count
+        let rejected = counted.count - granted
+        if granted >= membership.quorum { return .won }
+        if rejected >= membership.quorum { return .lost }
         return .pending
     }
 
     mutating func becomeLeader() {
         precondition(role == .candidate, "only a candidate becomes leader, not a \(role)")
+        refreshPeers()
         setRole(.leader)
         setLeader(id)
         electionElapsed = 0

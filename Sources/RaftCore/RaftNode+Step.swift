@@ -1,6 +1,12 @@
 extension RaftNode {
     /// Term handling common to every role (§5.1), then dispatch by role.
     mutating func stepMessage(_ m: Message) {
+        if case .requestVote(let request) = m.body, let membership, !membership.contains(m.from) {
+            // A node outside our membership (removed, or added later than our newest configuration) gets no vote
+            // and cannot raise our term: a removed node must not disrupt the cluster (dissertation §4.2.3).
+            send(.requestVoteResponse(RequestVoteResponse(granted: false, preVote: request.preVote)), to: m.from)
+            return
+        }
         if m.term > term {
             switch m.body {
             case .requestVote(let request):
@@ -141,6 +147,7 @@ extension RaftNode {
                 return
             }
             log.append(append.entries[position...])
+            noteConfigurations(in: append.entries[position...])
         }
         advanceCommit(to: min(append.leaderCommit, lastNew))
         send(.appendEntriesResponse(AppendEntriesResponse(index: lastNew, success: true)), to: m.from)
@@ -168,6 +175,7 @@ extension RaftNode {
             advanceCommit(to: meta.index)
         } else {
             log.restore(meta)
+            noteSnapshotMembership(meta)
             snapshotToInstall = snapshot
             latestSnapshot = snapshot
             events.append(.snapshotInstalled(index: meta.index, term: meta.term))
@@ -179,6 +187,7 @@ extension RaftNode {
 
     private mutating func stepLeader(_ m: Message) {
         guard var p = progress[m.from] else { return }
+        p.inactiveTicks = 0
         switch m.body {
         case .appendEntriesResponse(let response):
             // A follower cannot have matched or been asked about more than this leader holds: such an answer is
@@ -234,7 +243,7 @@ extension RaftNode {
             enqueueRead(context, requester: m.from)
         case .transferLeader(let target):
             progress[m.from] = p
-            if config.voters.contains(target) { startTransfer(to: target) }
+            if membership?.isVoter(target) == true { startTransfer(to: target) }
         default:
             break
         }
@@ -333,7 +342,7 @@ extension RaftNode {
         heartbeatRound += 1
         heartbeatElapsed = 0
         for peer in peers {
-            let p = progress[peer]!
+            guard let p = progress[peer] else { continue }
             let commit = min(p.match, log.committed)
             send(.heartbeat(Heartbeat(commit: commit, round: heartbeatRound)), to: peer)
         }
@@ -341,15 +350,20 @@ extension RaftNode {
 
     /// Advances the commit index to the highest index a quorum holds, if that entry is of the current term
     /// (§5.4.2, Figure 8: entries of earlier terms are committed only indirectly). Returns whether it moved.
+    /// Only the voters of the membership in effect count, the leader among them only if it is one (a leader
+    /// that removed itself manages the cluster until the change commits without counting itself, §4.2.2).
     @discardableResult
     mutating func maybeCommit() -> Bool {
-        var matches = peers.map { progress[$0]!.match }
-        matches.append(log.persisted)
+        guard let membership else { return false }
+        var matches = membership.voters.map { $0 == id ? log.persisted : progress[$0]?.match ?? .zero }
         matches.sort(by: >)
-        let quorumIndex = matches[config.quorum - 1]
+        let quorumIndex = matches[membership.quorum - 1]
         guard quorumIndex > log.committed, log.term(at: quorumIndex) == term else { return false }
+        let previous = log.committed
         log.committed = quorumIndex
+        if let latest = configurations.last?.index, latest > previous, latest <= quorumIndex { refreshPeers() }
         releaseReads()
+        stepDownIfRemoved()
         return true
     }
 
@@ -369,27 +383,30 @@ extension RaftNode {
         }
         log.append(entries)
         broadcastRequested = true
-        if peers.isEmpty { maybeCommit() }
+        if membership?.voters == [id] { maybeCommit() }
         return first
     }
 
     mutating func tickLeader() {
         heartbeatElapsed += 1
         for peer in peers {
-            if case .snapshot = progress[peer]!.state { progress[peer]!.snapshotElapsedTicks += 1 }
+            guard var p = progress[peer] else { continue }
+            if case .snapshot = p.state { p.snapshotElapsedTicks += 1 }
+            p.inactiveTicks += 1
+            progress[peer] = p
         }
         if electionElapsed >= config.electionTimeoutTicks.lowerBound {
             electionElapsed = 0
-            if config.checkQuorum {
-                let active = peers.filter { progress[$0]!.recentActive }.count + 1
-                if active < config.quorum {
+            if config.checkQuorum, let membership {
+                let active = membership.voters.filter { $0 == id || progress[$0]?.recentActive == true }.count
+                if active < membership.quorum {
                     events.append(
-                        .steppedDown(term: term, reason: "check-quorum: heard from \(active) of \(config.voters.count)")
-                    )
+                        .steppedDown(
+                            term: term, reason: "check-quorum: heard from \(active) of \(membership.voters.count)"))
                     becomeFollower(term: term, leader: nil)
                     return
                 }
-                for peer in peers { progress[peer]!.recentActive = false }
+                for peer in peers { progress[peer]?.recentActive = false }
             }
             if let target = leadTransferee {
                 // The target did not take over within an election timeout: resume normal service.
@@ -413,7 +430,7 @@ extension RaftNode {
         leadTransferee = target
         electionElapsed = 0
         events.append(.transferStarted(to: target, term: term))
-        if progress[target]!.match == log.lastIndex {
+        if progress[target]?.match == log.lastIndex {
             send(.timeoutNow, to: target)
         } else {
             sendAppend(to: target, allowEmpty: true)
@@ -433,11 +450,12 @@ extension RaftNode {
 
     /// Answers reads whose heartbeat round a quorum has echoed, once an entry of this term is committed.
     mutating func releaseReads() {
-        guard role == .leader, !pendingReads.isEmpty, log.term(at: log.committed) == term else { return }
-        var rounds = peers.map { progress[$0]!.ackedRound }
-        rounds.append(heartbeatRound)
+        guard role == .leader, !pendingReads.isEmpty, log.term(at: log.committed) == term, let membership else {
+            return
+        }
+        var rounds = membership.voters.map { $0 == id ? heartbeatRound : progress[$0]?.ackedRound ?? 0 }
         rounds.sort(by: >)
-        let confirmed = rounds[config.quorum - 1]
+        let confirmed = rounds[membership.quorum - 1]
         var released = 0
         for read in pendingReads {
             guard read.round <= confirmed else { break }

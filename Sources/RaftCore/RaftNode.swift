@@ -9,7 +9,16 @@
 public struct RaftNode: Sendable {
     public let id: NodeID
     public let config: RaftConfig
-    let peers: [NodeID]
+    /// Every other member, voters and learners, sorted: who a leader replicates to.
+    var peers: [NodeID] = []
+    /// The membership before the first configuration entry still in the log: the snapshot's, or the initial one
+    /// (none for a joining node).
+    var baseMembership: Membership?
+    /// The configuration entries in the log after the snapshot, oldest first. The newest one is in effect,
+    /// committed or not (dissertation §4.1).
+    var configurations: [(index: LogIndex, membership: Membership)] = []
+    /// A ``RaftEvent/removedFromCluster(term:)`` was reported for the current membership.
+    var removalReported = false
 
     // Persistent state (§5, Figure 2).
     private(set) var term: Term
@@ -50,6 +59,7 @@ public struct RaftNode: Sendable {
     private var durableHardState: HardState
     private var readyCount: UInt64 = 0
     private var outstandingReady: UInt64?
+    var outstandingReadyIsNil: Bool { outstandingReady == nil }
 
     /// A ReadIndex request waiting for a heartbeat round that started after it arrived (§6.4).
     struct PendingRead: Sendable {
@@ -65,7 +75,7 @@ public struct RaftNode: Sendable {
         if let problem = config.validate() { preconditionFailure("invalid RaftConfig: \(problem)") }
         self.id = config.id
         self.config = config
-        self.peers = config.voters.filter { $0 != config.id }.sorted()
+        self.baseMembership = state.snapshot?.metadata.membership ?? config.initialMembership
         self.term = state.hardState.term
         self.vote = state.hardState.vote
         self.durableHardState = state.hardState
@@ -73,6 +83,9 @@ public struct RaftNode: Sendable {
             snapshot: state.snapshot?.metadata, entries: state.entries, committed: state.hardState.commit)
         self.latestSnapshot = state.snapshot
         self.rng = SplitMix64(seed: config.randomSeed)
+        noteConfigurations(in: state.entries)
+        peers = (membership?.members ?? []).filter { $0 != id }.sorted()
+        events.removeAll()
         resetElectionTimer()
     }
 
@@ -82,15 +95,28 @@ public struct RaftNode: Sendable {
         RaftStatus(
             id: id, role: role, term: term, vote: vote, leader: leader, commitIndex: log.committed,
             appliedIndex: log.applied, firstIndex: log.firstIndex, lastIndex: log.lastIndex, lastTerm: log.lastTerm,
-            snapshotIndex: log.snapshotIndex, leadTransferee: leadTransferee,
+            snapshotIndex: log.snapshotIndex, leadTransferee: leadTransferee, membership: membership,
             followers: role == .leader
-                ? peers.map { peer in
-                    let p = progress[peer]!
+                ? peers.compactMap { peer in
+                    guard let p = progress[peer] else { return nil }
                     return FollowerStatus(
                         id: peer, matchIndex: p.match, nextIndex: p.next, state: p.state,
-                        recentlyActive: p.recentActive)
+                        recentlyActive: p.recentActive, isLearner: membership?.isLearner(peer) ?? false)
                 } : [])
     }
+
+    /// The membership in effect: the newest configuration in the log, else the snapshot's, else the initial one;
+    /// nil for a joining node that has not heard from a leader.
+    public var membership: Membership? { configurations.last?.membership ?? baseMembership }
+
+    /// The membership in effect at `index` (for a snapshot taken there); nil before the log's first index.
+    public func membership(at index: LogIndex) -> Membership? {
+        guard index >= log.snapshotIndex else { return nil }
+        return configurations.last(where: { $0.index <= index })?.membership ?? baseMembership
+    }
+
+    /// Whether this node may start an election: it is a voter in the membership it follows.
+    var isVoter: Bool { membership?.isVoter(id) ?? false }
 
     public var currentRole: Role { role }
     public var currentTerm: Term { term }
@@ -181,7 +207,9 @@ public struct RaftNode: Sendable {
     /// Handles a message from a peer. Messages from unknown nodes or addressed elsewhere are dropped.
     public mutating func step(_ message: Message) {
         precondition(outstandingReady == nil, "input between ready() and advance()")
-        guard message.to == id, message.from != id, peers.contains(message.from) else { return }
+        // Senders outside the membership are heard too: a leader added after this node's newest configuration,
+        // or a newcomer's answers. What they may do is limited where it matters (votes, progress).
+        guard message.to == id, message.from != id, message.from.rawValue != 0 else { return }
         guard message.isWithinBounds else {
             events.append(.messageRejected(from: message.from, reason: "an index or term beyond 2^62"))
             return
@@ -227,7 +255,7 @@ public struct RaftNode: Sendable {
     /// live leader (as for leadership transfer), but still only to a candidate whose log is up to date.
     public mutating func campaign() {
         precondition(outstandingReady == nil, "input between ready() and advance()")
-        guard role != .leader else { return }
+        guard role != .leader, isVoter else { return }
         startElection(reason: .operatorRequest, force: true)
     }
 
@@ -235,7 +263,7 @@ public struct RaftNode: Sendable {
     /// is forwarded to the leader.
     public mutating func transferLeadership(to target: NodeID) throws(RaftError) {
         precondition(outstandingReady == nil, "input between ready() and advance()")
-        guard config.voters.contains(target) else { throw .unknownNode(target) }
+        guard membership?.isVoter(target) == true else { throw .unknownNode(target) }
         if role != .leader {
             guard let leader else { throw .noLeader }
             if target != leader { send(.transferLeader(target), to: leader) }
@@ -269,10 +297,18 @@ public struct RaftNode: Sendable {
     public mutating func compact(_ snapshot: Snapshot) {
         precondition(outstandingReady == nil, "input between ready() and advance()")
         let index = snapshot.metadata.index
-        guard index > log.snapshotIndex, index <= log.applied, log.term(at: index) == snapshot.metadata.term else {
+        guard index > log.snapshotIndex, index <= log.applied, log.term(at: index) == snapshot.metadata.term,
+            let atIndex = membership(at: index)
+        else {
             return
         }
+        // The snapshot carries the membership at its index, whatever the application filled in.
+        var snapshot = snapshot
+        snapshot.metadata.voters = atIndex.voters
+        snapshot.metadata.learners = atIndex.learners
         log.compact(through: index)
+        baseMembership = atIndex
+        configurations.removeAll { $0.index <= index }
         latestSnapshot = snapshot
         events.append(.logCompacted(through: index))
     }

@@ -119,6 +119,12 @@ public enum RaftEvent: Sendable, Hashable, CustomStringConvertible {
     case logCompacted(through: LogIndex)
     /// A peer sent a message that breaks the protocol; it was dropped.
     case messageRejected(from: NodeID, reason: String)
+    /// The membership this node follows changed: a configuration entry at `index` was appended (or a snapshot
+    /// installed), or a log truncation went back to an earlier one.
+    case membershipChanged(Membership, index: LogIndex)
+    /// This node is no longer a member: a leader once its own removal committed (it steps down), any other node
+    /// when its log holds the configuration that removed it. It no longer campaigns.
+    case removedFromCluster(term: Term)
 
     public var description: String {
         switch self {
@@ -133,6 +139,8 @@ public enum RaftEvent: Sendable, Hashable, CustomStringConvertible {
         case .snapshotInstalled(let index, let term): "snapshot installed index=\(index) term=\(term.rawValue)"
         case .logCompacted(let through): "log compacted through=\(through)"
         case .messageRejected(let from, let reason): "message from \(from) rejected: \(reason)"
+        case .membershipChanged(let membership, let index): "membership \(membership) at index=\(index)"
+        case .removedFromCluster(let term): "removed from the cluster term=\(term.rawValue)"
         }
     }
 }
@@ -151,7 +159,10 @@ public struct RaftStatus: Sendable, Hashable {
     public var lastTerm: Term
     public var snapshotIndex: LogIndex
     public var leadTransferee: NodeID?
-    /// Only on a leader: each follower's replication progress.
+    /// The membership this node follows (the newest configuration in its log), or nil for a joining node that has
+    /// not heard from a leader yet.
+    public var membership: Membership?
+    /// Only on a leader: each follower's (and learner's) replication progress.
     public var followers: [FollowerStatus]
 }
 
@@ -162,6 +173,8 @@ public struct FollowerStatus: Sendable, Hashable {
     public var nextIndex: LogIndex
     public var state: ReplicationState
     public var recentlyActive: Bool
+    /// A learner: replicated to, never counted toward elections or commit.
+    public var isLearner: Bool
 }
 
 /// Why the core refused a proposal or a request.
@@ -171,6 +184,16 @@ public enum RaftError: Error, Sendable, Hashable, CustomStringConvertible {
     case tooManyUncommitted(limit: Int)
     case unknownNode(NodeID)
     case notLeader(leader: NodeID?)
+    /// The change is not possible from the current membership (already a member, not a learner, the last voter).
+    case invalidMembershipChange(String)
+    /// One membership change at a time: the previous one, at this index, is not committed yet.
+    case membershipChangePending(at: LogIndex)
+    /// A new leader must commit an entry of its own term before it changes the membership.
+    case leaderNotReady
+    /// A learner is promoted only once it holds every committed entry.
+    case learnerBehind(NodeID, match: LogIndex, commit: LogIndex)
+    /// The change would leave fewer live voters than a quorum of the new membership (unless forced).
+    case wouldLoseQuorum(String)
 
     public var description: String {
         switch self {
@@ -179,6 +202,13 @@ public enum RaftError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooManyUncommitted(let limit): "the leader already holds \(limit) uncommitted entries; retry shortly"
         case .unknownNode(let id): "\(id) is not a member of this cluster"
         case .notLeader(let leader): "this node is not the leader (leader: \(leader?.description ?? "unknown"))"
+        case .invalidMembershipChange(let reason): reason
+        case .membershipChangePending(let index):
+            "a membership change at index \(index) is not committed yet; one change at a time"
+        case .leaderNotReady: "the leader has not committed an entry of its term yet; retry shortly"
+        case .learnerBehind(let id, let match, let commit):
+            "\(id) has not caught up (it holds through \(match), the commit index is \(commit)); retry once it has"
+        case .wouldLoseQuorum(let reason): reason
         }
     }
 }

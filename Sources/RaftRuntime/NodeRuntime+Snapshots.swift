@@ -34,8 +34,11 @@ extension NodeRuntime {
         }
         snapshotInProgress = true
         let machine = stateMachine
+        // The snapshot carries the membership in effect at its index (a configuration entry may follow it).
+        let membership = raft.membership(at: machine.appliedIndex) ?? Membership(voters: raft.config.voters)
         let metadata = SnapshotMetadata(
-            index: machine.appliedIndex, term: machine.appliedTerm, voters: raft.config.voters)
+            index: machine.appliedIndex, term: machine.appliedTerm, voters: membership.voters,
+            learners: membership.learners)
         let storageOptions = storage.options
         let fileSystem = storage.fileSystem
         let pause = options.snapshotSlicePauseMicroseconds

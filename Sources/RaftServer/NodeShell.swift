@@ -343,6 +343,8 @@ final class NodeShell: @unchecked Sendable {
             ("snapshot", "installed from leader at \(index) (term \(term.rawValue))")
         case .logCompacted(let through): ("snapshot", "log compacted through \(through)")
         case .messageRejected(let from, let reason): ("rejected", "message from \(from): \(reason)")
+        case .membershipChanged(let membership, let index): ("membership", "\(membership) (index \(index))")
+        case .removedFromCluster: ("removed", "this node is no longer a member of the cluster")
         }
     }
 

@@ -182,6 +182,18 @@ public final class Cluster {
         drain(id)
     }
 
+    /// Proposes a membership change on `id` (which must lead); returns the index of its configuration entry.
+    @discardableResult
+    public func changeMembership(_ change: MembershipChange, on id: NodeID, force: Bool = false) throws(RaftError)
+        -> LogIndex?
+    {
+        let index = try nodes[id]!.withRaft { (raft) throws(RaftError) in
+            try raft.proposeMembershipChange(change, force: force)
+        }
+        drain(id)
+        return index
+    }
+
     public func reportLeaderConnectionClosed(on id: NodeID, by peer: NodeID) {
         _ = try? nodes[id]!.withRaft { raft in raft.reportLeaderConnectionClosed(by: peer) }
         drain(id)

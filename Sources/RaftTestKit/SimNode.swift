@@ -148,8 +148,10 @@ public struct SimNode: Sendable {
     public mutating func takeSnapshot() {
         let index = stateMachine.appliedIndex
         guard index > (storage.snapshot?.metadata.index ?? .zero) else { return }
+        let membership = raft.membership(at: index) ?? Membership(voters: config.voters)
         let snapshot = Snapshot(
-            metadata: SnapshotMetadata(index: index, term: stateMachine.appliedTerm, voters: config.voters),
+            metadata: SnapshotMetadata(
+                index: index, term: stateMachine.appliedTerm, voters: membership.voters, learners: membership.learners),
             data: stateMachine.snapshotData())
         storage.saveSnapshot(snapshot)
         durable?.saveSnapshot(snapshot)

@@ -300,13 +300,28 @@ import Testing
 
     // MARK: - Robustness
 
-    @Test func messagesFromUnknownNodesOrAddressedElsewhereAreDropped() {
+    @Test func messagesAddressedElsewhereOrFromNodeZeroAreDropped() {
         var node = RaftNode(config: ruleConfig(1))
-        node.step(heartbeat(9, 1, term: 5))
         node.step(heartbeat(2, 3, term: 5))
         node.step(heartbeat(1, 1, term: 5))
+        node.step(heartbeat(0, 1, term: 5))
         #expect(node.currentTerm == .zero)
         #expect(node.currentLeader == nil)
         #expect(!node.hasReady)
+    }
+
+    /// §4.1: a node handles messages without consulting its membership, so a leader that joined after this node's
+    /// newest configuration is followed; but a candidate outside the membership gets no vote and cannot raise the
+    /// term (a removed node must not disrupt the cluster, §4.2.3).
+    @Test func aLeaderOutsideTheMembershipIsFollowedButACandidateOutsideItIsRefused() {
+        var node = RaftNode(config: ruleConfig(1))
+        node.step(voteRequest(9, 1, term: 7, last: (5, 3), preVote: false))
+        var out = node.drive()
+        #expect(out.voteResponses(to: 9).map(\.response.granted) == [false])
+        #expect(node.currentTerm == .zero && node.status.vote == nil)
+        node.step(heartbeat(9, 1, term: 5))
+        out = node.drive()
+        #expect(node.currentTerm == Term(5))
+        #expect(node.currentLeader == NodeID(9))
     }
 }

@@ -96,6 +96,9 @@ enum ScenarioRendering {
         switch e.kind {
         case .noop: "\(e.index)@\(e.term.rawValue) noop"
         case .command: "\(e.index)@\(e.term.rawValue) command \(data(e.data))"
+        case .configuration:
+            "\(e.index)@\(e.term.rawValue) configuration "
+                + (ConfigurationEntry(decoding: e.data).map { $0.membership.description } ?? "malformed")
         }
     }
 
