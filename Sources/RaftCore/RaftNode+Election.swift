@@ -8,9 +8,9 @@ extension RaftNode {
     }
 
     /// Starts a pre-vote (when enabled and not forced) or a real election.
-    /// Only a voter of the membership it follows campaigns: a learner, a removed node and a joining node never do.
+    /// Only a voter campaigns (see ``canCampaign``): a learner, a removed node and a joining node never do.
     mutating func startElection(reason: ElectionReason, force: Bool) {
-        guard isVoter else { return }
+        guard canCampaign else { return }
         if config.preVote && !force {
             becomePreCandidate(reason: reason)
         } else {

@@ -115,8 +115,19 @@ public struct RaftNode: Sendable {
         return configurations.last(where: { $0.index <= index })?.membership ?? baseMembership
     }
 
-    /// Whether this node may start an election: it is a voter in the membership it follows.
-    var isVoter: Bool { membership?.isVoter(id) ?? false }
+    /// Whether this node may start an election: it is a voter in the membership it follows or, while that
+    /// membership is not known to be committed, in the one before. The second case is a leader that removed
+    /// itself and lost its leadership (CheckQuorum) before the change committed: the remaining voters may lack
+    /// the change and need its vote, which it refuses them while its log is longer, so it must be able to take
+    /// over, finish the change under the new membership's quorum, and step down. Who may campaign does not
+    /// affect safety (votes are counted in the candidate's newest membership); it only keeps the cluster live.
+    var canCampaign: Bool {
+        guard let membership else { return false }
+        if membership.isVoter(id) { return true }
+        guard let latest = configurations.last, latest.index > log.committed else { return false }
+        let previous = configurations.dropLast().last?.membership ?? baseMembership
+        return previous?.isVoter(id) ?? false
+    }
 
     public var currentRole: Role { role }
     public var currentTerm: Term { term }
@@ -255,7 +266,7 @@ public struct RaftNode: Sendable {
     /// live leader (as for leadership transfer), but still only to a candidate whose log is up to date.
     public mutating func campaign() {
         precondition(outstandingReady == nil, "input between ready() and advance()")
-        guard role != .leader, isVoter else { return }
+        guard role != .leader, canCampaign else { return }
         startElection(reason: .operatorRequest, force: true)
     }
 

@@ -5,15 +5,17 @@ import RaftCore
 /// File `snap-<index as 16 hex digits>-<term as 16 hex digits>.snap`:
 ///
 ///     magic "RAFTSNAP" | version u32 | voter count u32 | cluster id u64 | index u64 | term u64
-///     | voters u64 × count | data length u64 | data | CRC-32C of every byte before it u32
+///     | voters u64 × count | [version 2: learner count u32 | learners u64 × count]
+///     | data length u64 | data | CRC-32C of every byte before it u32
 ///
+/// Version 1 is written when there are no learners (so earlier builds read it), version 2 otherwise.
 /// The node id is deliberately absent: a follower installs the file its leader wrote, byte for byte.
 enum SnapshotFormat {
     static let magic: [UInt8] = Array("RAFTSNAP".utf8)
-    static let version: UInt32 = 1
+    static let versions: ClosedRange<UInt32> = 1...2
     static let fixedHeaderBytes = 40
     static let trailerBytes = 4
-    /// Bounds the voter list a damaged or hostile header could claim.
+    /// Bounds the voter and learner lists a damaged or hostile header could claim.
     static let maxVoterCount = 4096
 
     static func fileName(index: LogIndex, term: Term) -> String {
@@ -30,14 +32,20 @@ enum SnapshotFormat {
     }
 
     static func encode(_ snapshot: Snapshot, clusterID: ClusterID) -> [UInt8] {
+        let metadata = snapshot.metadata
         var bytes = magic
-        bytes.reserveCapacity(fixedHeaderBytes + 8 * snapshot.metadata.voters.count + 12 + snapshot.data.count)
-        bytes.appendLittleEndian(version)
-        bytes.appendLittleEndian(UInt32(snapshot.metadata.voters.count))
+        bytes.reserveCapacity(
+            fixedHeaderBytes + 8 * (metadata.voters.count + metadata.learners.count) + 16 + snapshot.data.count)
+        bytes.appendLittleEndian(metadata.learners.isEmpty ? UInt32(1) : UInt32(2))
+        bytes.appendLittleEndian(UInt32(metadata.voters.count))
         bytes.appendLittleEndian(clusterID.rawValue)
-        bytes.appendLittleEndian(snapshot.metadata.index.rawValue)
-        bytes.appendLittleEndian(snapshot.metadata.term.rawValue)
-        for voter in snapshot.metadata.voters { bytes.appendLittleEndian(voter.rawValue) }
+        bytes.appendLittleEndian(metadata.index.rawValue)
+        bytes.appendLittleEndian(metadata.term.rawValue)
+        for voter in metadata.voters { bytes.appendLittleEndian(voter.rawValue) }
+        if !metadata.learners.isEmpty {
+            bytes.appendLittleEndian(UInt32(metadata.learners.count))
+            for learner in metadata.learners { bytes.appendLittleEndian(learner.rawValue) }
+        }
         bytes.appendLittleEndian(UInt64(snapshot.data.count))
         bytes.append(contentsOf: snapshot.data)
         bytes.appendLittleEndian(CRC32C.checksum(bytes))
@@ -59,19 +67,33 @@ enum SnapshotFormat {
             throw StorageError.corrupt(path: path, byteOffset: 0, reason: "not a snapshot file (bad magic)")
         }
         let version: UInt32 = bytes.loadLittleEndian(at: 8)
-        guard version == Self.version else { throw StorageError.unsupportedVersion(path: path, version: version) }
+        guard versions.contains(version) else { throw StorageError.unsupportedVersion(path: path, version: version) }
         let voterCount = Int(bytes.loadLittleEndian(at: 12, as: UInt32.self))
         guard voterCount <= maxVoterCount else {
             throw StorageError.corrupt(path: path, byteOffset: 12, reason: "implausible voter count \(voterCount)")
         }
-        let headerBytes = fixedHeaderBytes + 8 * voterCount + 8
-        guard bytes.count >= headerBytes else { return nil }
+        var offset = fixedHeaderBytes + 8 * voterCount
+        guard bytes.count >= offset + 8 else { return nil }
         let voters = (0..<voterCount).map { NodeID(bytes.loadLittleEndian(at: fixedHeaderBytes + 8 * $0)) }
+        var learners: [NodeID] = []
+        if version == 2 {
+            let learnerCount = Int(bytes.loadLittleEndian(at: offset, as: UInt32.self))
+            guard learnerCount <= maxVoterCount else {
+                throw StorageError.corrupt(
+                    path: path, byteOffset: UInt64(offset), reason: "implausible learner count \(learnerCount)")
+            }
+            offset += 4
+            guard bytes.count >= offset + 8 * learnerCount + 8 else { return nil }
+            learners = (0..<learnerCount).map { NodeID(bytes.loadLittleEndian(at: offset + 8 * $0)) }
+            offset += 8 * learnerCount
+        }
+        let headerBytes = offset + 8
         let metadata = SnapshotMetadata(
-            index: LogIndex(bytes.loadLittleEndian(at: 24)), term: Term(bytes.loadLittleEndian(at: 32)), voters: voters)
+            index: LogIndex(bytes.loadLittleEndian(at: 24)), term: Term(bytes.loadLittleEndian(at: 32)), voters: voters,
+            learners: learners)
         return Header(
             clusterID: ClusterID(bytes.loadLittleEndian(at: 16)), metadata: metadata,
-            dataLengthBytes: bytes.loadLittleEndian(at: headerBytes - 8), headerBytes: headerBytes)
+            dataLengthBytes: bytes.loadLittleEndian(at: offset), headerBytes: headerBytes)
     }
 
     /// Decodes and verifies a whole snapshot file.

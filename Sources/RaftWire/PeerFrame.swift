@@ -1,6 +1,6 @@
 import RaftCore
 
-/// One frame of the peer protocol (version 1).
+/// One frame of the peer protocol (version 2: snapshot metadata carries the learners too).
 ///
 /// On the wire every frame is `length: UInt32` (big-endian, counting the bytes after it) followed by a type
 /// byte and the payload; integers are big-endian. A connection opens with a ``Handshake`` in each direction;
@@ -106,7 +106,7 @@ public struct SnapshotChunk: Sendable, Hashable {
 /// misaddressed connections never reach the core.
 public struct Handshake: Sendable, Hashable {
     public static let magic: [UInt8] = Array("RAFT".utf8)
-    public static let currentVersion: UInt16 = 1
+    public static let currentVersion: UInt16 = 2
 
     public var version: UInt16
     public var clusterID: ClusterID
@@ -170,8 +170,7 @@ public struct PeerFrameCodec: Sendable {
             w.write(c.term.rawValue)
             w.write(c.metadata.index.rawValue)
             w.write(c.metadata.term.rawValue)
-            w.write(UInt16(c.metadata.voters.count))
-            for voter in c.metadata.voters { w.write(voter.rawValue) }
+            encodeMembership(c.metadata, into: &w)
             w.write(c.totalBytes)
             w.write(c.offsetBytes)
             w.write(c.checksum)
@@ -245,8 +244,7 @@ public struct PeerFrameCodec: Sendable {
             header(.installSnapshot)
             w.write(s.metadata.index.rawValue)
             w.write(s.metadata.term.rawValue)
-            w.write(UInt16(s.metadata.voters.count))
-            for voter in s.metadata.voters { w.write(voter.rawValue) }
+            encodeMembership(s.metadata, into: &w)
             w.writeBlob(s.data)
         case .timeoutNow:
             header(.timeoutNow)
@@ -302,9 +300,7 @@ public struct PeerFrameCodec: Sendable {
         if type == .snapshotChunk {
             let index = LogIndex(try r.read(UInt64.self))
             let snapshotTerm = Term(try r.read(UInt64.self))
-            let voterCount = Int(try r.read(UInt16.self))
-            var voters: [NodeID] = []
-            for _ in 0..<voterCount { voters.append(try nodeID(&r)) }
+            let (voters, learners) = try decodeMembership(&r)
             let total = try r.read(UInt64.self)
             let offset = try r.read(UInt64.self)
             let checksum = try r.read(UInt32.self)
@@ -316,7 +312,8 @@ public struct PeerFrameCodec: Sendable {
             return .snapshotChunk(
                 SnapshotChunk(
                     from: from, to: to, term: term,
-                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters), totalBytes: total,
+                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters, learners: learners),
+                    totalBytes: total,
                     offsetBytes: offset, checksum: checksum, bytes: bytes))
         }
         if type == .health {
@@ -385,12 +382,12 @@ public struct PeerFrameCodec: Sendable {
         case .installSnapshot:
             let index = LogIndex(try r.read(UInt64.self))
             let snapshotTerm = Term(try r.read(UInt64.self))
-            let voterCount = Int(try r.read(UInt16.self))
-            var voters: [NodeID] = []
-            for _ in 0..<voterCount { voters.append(try nodeID(&r)) }
+            let (voters, learners) = try decodeMembership(&r)
             let data = try r.readBlob(limit: maxFrameBytes, what: "snapshot")
             body = .installSnapshot(
-                Snapshot(metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters), data: data))
+                Snapshot(
+                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters, learners: learners),
+                    data: data))
         case .timeoutNow:
             body = .timeoutNow
         case .propose:
@@ -411,6 +408,22 @@ public struct PeerFrameCodec: Sendable {
         }
         try r.expectEnd()
         return .message(Message(from: from, to: to, term: term, body: body))
+    }
+
+    /// Voter count u16 | voters u64… | learner count u16 | learners u64….
+    private func encodeMembership(_ metadata: SnapshotMetadata, into w: inout ByteWriter) {
+        w.write(UInt16(metadata.voters.count))
+        for voter in metadata.voters { w.write(voter.rawValue) }
+        w.write(UInt16(metadata.learners.count))
+        for learner in metadata.learners { w.write(learner.rawValue) }
+    }
+
+    private func decodeMembership(_ r: inout ByteReader) throws(WireError) -> (voters: [NodeID], learners: [NodeID]) {
+        var voters: [NodeID] = []
+        for _ in 0..<Int(try r.read(UInt16.self)) { voters.append(try nodeID(&r)) }
+        var learners: [NodeID] = []
+        for _ in 0..<Int(try r.read(UInt16.self)) { learners.append(try nodeID(&r)) }
+        return (voters, learners)
     }
 
     private func nodeID(_ r: inout ByteReader) throws(WireError) -> NodeID {

@@ -67,6 +67,10 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
     /// Per-tick probabilities of an operator's leadership transfer and forced campaign.
     public var transferRate: Double
     public var campaignRate: Double
+    /// Per-tick probability that the operator asks the leader for a membership change (add a learner, promote
+    /// it, remove a voter or learner, the leader included). Half the seeds churn; drawn from the seed without
+    /// consuming the random stream, so the other options of every seed stay as they were.
+    public var membershipChurnRate: Double
 
     // Clients.
     public var proposalRate: Double
@@ -119,6 +123,8 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
         keyCount = rng.int(in: 1...3)
         transportReportRate = rng.chance(0.3) ? 0 : rng.double(below: 1)
         durableStorage = seed % 4 == 0
+        var churn = SplitMix64(seed: seed ^ 0xC4A2_6E00_C4A2_6E00)
+        membershipChurnRate = churn.chance(0.5) ? churn.double(below: 0.03) + 0.002 : 0
     }
 
     public var description: String {
@@ -137,6 +143,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
             + " manualSnapshot=\(pct(manualSnapshotRate)) transfer=\(pct(transferRate)) campaign=\(pct(campaignRate))"
             + " propose=\(pct(proposalRate)) read=\(pct(readRate)) keys=\(keyCount)"
             + " transportReports=\(pct(transportReportRate)) durableStorage=\(durableStorage)"
+            + " membershipChurn=\(pct(membershipChurnRate))"
     }
 }
 

@@ -60,6 +60,7 @@ public final class Simulator {
     private var clientRNG: SplitMix64
     private var networkRNG: SplitMix64
     private var checkRNG: SplitMix64
+    private var churnRNG: SplitMix64
 
     // Faults in force.
     private var faultsEnabled = true
@@ -104,6 +105,7 @@ public final class Simulator {
         clientRNG = SplitMix64(seed: seed ^ 0xC11E_17C1_1E17_C11E)
         networkRNG = SplitMix64(seed: seed ^ 0x0E7_0E7_0E7_0E7)
         checkRNG = SplitMix64(seed: seed ^ 0xC4EC_C4EC_C4EC_C4EC)
+        churnRNG = SplitMix64(seed: seed ^ 0x3E3B_E125_3E3B_E125)
         let count = options.nodeCount
         ids = (1...UInt64(count)).map { NodeID($0) }
         nodes = ids.map { id in
@@ -160,6 +162,7 @@ public final class Simulator {
             drain(i)
         }
         if clientsEnabled { clientActions() }
+        if faultsEnabled && churnRNG.chance(options.membershipChurnRate) { churnMembership() }
         deliverDueMessages()
         checkLogMatching(full: now % 64 == 0)
         collectViolations()
@@ -337,6 +340,48 @@ public final class Simulator {
             _ = try? nodes[i].withRaft { raft in raft.campaign() }
             drain(i)
         }
+    }
+
+    /// The operator changes the membership through the current leader: a node outside it is added as a
+    /// learner, a learner promoted, a voter or learner removed (the leader too). The core refuses what is
+    /// unsafe or premature (a change pending, a learner behind, no live quorum left); that is counted, not a
+    /// failure.
+    private func churnMembership() {
+        guard
+            let leader = nodes.indices.filter({ nodes[$0].isRunning && nodes[$0].raft.currentRole == .leader })
+                .max(by: { nodes[$0].raft.currentTerm < nodes[$1].raft.currentTerm }),
+            let membership = nodes[leader].raft.membership
+        else { return }
+        let target = churnRNG.pick(ids)
+        let change: MembershipChange =
+            !membership.contains(target)
+            ? .addLearner(target) : membership.isLearner(target) ? .promote(target) : .remove(target)
+        do {
+            let index = try nodes[leader].withRaft { (raft) throws(RaftError) in
+                try raft.proposeMembershipChange(change)
+            }
+            stats.membershipChanges += 1
+            log("\(ids[leader]) operator: \(change) at \(index.map(String.init(describing:)) ?? "-")")
+        } catch {
+            stats.membershipChangesRefused += 1
+            log("\(ids[leader]) operator: \(change) refused: \(error)")
+        }
+        drain(leader)
+    }
+
+    /// In the liveness phase: the leader brings every node back as a voter, one change at a time (a learner
+    /// first, promoted once caught up), retrying what it refuses. Returns whether all are voters.
+    private func restoreFullMembership(leader: Int) -> Bool {
+        guard let membership = nodes[leader].raft.membership else { return false }
+        guard let missing = ids.first(where: { !membership.isVoter($0) }) else { return true }
+        let change: MembershipChange = membership.isLearner(missing) ? .promote(missing) : .addLearner(missing)
+        if (try? nodes[leader].withRaft({ (raft) throws(RaftError) in try raft.proposeMembershipChange(change) }))
+            != nil
+        {
+            log("\(ids[leader]) operator: \(change) (restoring the full membership)")
+        }
+        drain(leader)
+        return false
     }
 
     private func pickRunningNode() -> Int? {
@@ -525,6 +570,8 @@ public final class Simulator {
                 }
                 continue
             }
+            // Nodes outside the membership never hear from the leader: bring them back first.
+            if let leader = soleLeader(), !restoreFullMembership(leader: leader) { continue }
             guard let leader = stableLeader() else { continue }
             let probeApplied = probes.contains { nodes[leader].stateMachine.values["probe"] == $0 }
             if !probeApplied && (probeProposedAt.map { now - $0 >= retryTicks } ?? true) {
@@ -561,6 +608,14 @@ public final class Simulator {
         let term = nodes[leader].raft.currentTerm
         let known = nodes.allSatisfy { $0.raft.currentTerm == term && $0.raft.currentLeader == ids[leader] }
         return known ? leader : nil
+    }
+
+    /// The one running leader of the highest term among running leaders, if there is exactly one.
+    private func soleLeader() -> Int? {
+        let leaders = nodes.indices.filter { nodes[$0].isRunning && nodes[$0].raft.currentRole == .leader }
+        guard let top = leaders.map({ nodes[$0].raft.currentTerm }).max() else { return nil }
+        let atTop = leaders.filter { nodes[$0].raft.currentTerm == top }
+        return atTop.count == 1 ? atTop[0] : nil
     }
 
     private func hasConverged(leader: Int) -> Bool {
@@ -664,6 +719,8 @@ public struct SimulationStats: Sendable, Hashable {
     public var linkCuts = 0
     public var elections = 0
     public var snapshotsInstalled = 0
+    public var membershipChanges = 0
+    public var membershipChangesRefused = 0
     public var maxTerm: UInt64 = 0
     public var committedIndex: UInt64 = 0
     /// Ticks from healing until every node converged and served a read (nil if that did not happen).
