@@ -137,6 +137,27 @@ import Testing
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")
     }
 
+    /// Found by the simulation (seed 18): of two voters, the leader removes itself, is cut off before the change
+    /// commits, and steps down (CheckQuorum). The other voter lacks the change and needs the old leader's vote,
+    /// which it refuses while its own log is longer. The old leader must be able to take over under the new
+    /// membership, finish the change and hand over; without that the cluster has no leader forever.
+    @Test func aLeaderCutOffAfterRemovingItselfStillFinishesTheChange() throws {
+        let cluster = clusterWithSpares()
+        let leader = elect(cluster)
+        try cluster.changeMembership(.remove(3), on: leader)
+        cluster.stabilize()
+        cluster.isolate(leader)
+        try cluster.changeMembership(.remove(leader), on: leader)
+        _ = cluster.advance(until: { cluster[leader].raft.currentRole != .leader }, maxTicks: 200)
+        #expect(cluster[leader].raft.currentRole != .leader, "CheckQuorum deposed the cut-off leader")
+        cluster.heal()
+        let finished = cluster.advance(
+            until: { cluster.leader == NodeID(2) && membership(cluster, 2) == Membership(voters: [2]) }, maxTicks: 1_000
+        )
+        #expect(finished != nil, "2 leads alone once the change is done")
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
     @Test func aChangeThatWouldLoseQuorumIsRefusedUnlessForced() throws {
         let cluster = clusterWithSpares()
         let leader = elect(cluster)
