@@ -67,12 +67,15 @@ public struct SnapshotMetadata: Sendable, Hashable, CustomStringConvertible {
     public var voters: [NodeID]
     /// The learners at ``index``.
     public var learners: [NodeID]
+    /// The application's context of the configuration in effect at ``index`` (see ``ConfigurationEntry``).
+    public var context: [UInt8]
 
-    public init(index: LogIndex, term: Term, voters: [NodeID], learners: [NodeID] = []) {
+    public init(index: LogIndex, term: Term, voters: [NodeID], learners: [NodeID] = [], context: [UInt8] = []) {
         self.index = index
         self.term = term
         self.voters = voters
         self.learners = learners
+        self.context = context
     }
 
     /// The membership at ``index``.
@@ -105,4 +108,7 @@ public struct PersistentState: Sendable {
         self.snapshot = snapshot
         self.entries = entries
     }
+
+    /// Nothing was ever persisted: a brand-new node, or one whose data directory was emptied.
+    public var isEmpty: Bool { hardState == HardState() && snapshot == nil && entries.isEmpty }
 }

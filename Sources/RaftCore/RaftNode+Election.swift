@@ -10,7 +10,7 @@ extension RaftNode {
     /// Starts a pre-vote (when enabled and not forced) or a real election.
     /// Only a voter campaigns (see ``canCampaign``): a learner, a removed node and a joining node never do.
     mutating func startElection(reason: ElectionReason, force: Bool) {
-        guard canCampaign else { return }
+        guard canCampaign, !halted else { return }
         if config.preVote && !force {
             becomePreCandidate(reason: reason)
         } else {

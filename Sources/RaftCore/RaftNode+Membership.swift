@@ -57,7 +57,7 @@ extension RaftNode {
                 events.append(.messageRejected(from: leader ?? id, reason: "malformed configuration at \(entry.index)"))
                 continue
             }
-            configurations.append((entry.index, decoded.membership))
+            configurations.append((entry.index, decoded.membership, decoded.context))
         }
         membershipChanged(from: before)
     }
@@ -66,6 +66,7 @@ extension RaftNode {
     mutating func noteSnapshotMembership(_ metadata: SnapshotMetadata) {
         let before = membership
         baseMembership = metadata.membership
+        baseContext = metadata.context
         configurations.removeAll()
         membershipChanged(from: before)
     }

@@ -81,9 +81,14 @@ extension RaftNode {
             heardFromLeader(m.from)
             handleAppendEntries(m, append)
         case .heartbeat(let heartbeat):
+            // The leader caps the commit it sends at what we acknowledged holding, so it is safe to adopt, and
+            // more than our log holds means we lost what we acknowledged: stop before voting or acking again.
+            if heartbeat.commit > log.lastIndex {
+                halt(.lostAcknowledgedEntries(leader: m.from, acknowledged: heartbeat.commit, lastIndex: log.lastIndex))
+                return
+            }
             heardFromLeader(m.from)
-            // The leader caps the commit it sends at what we acknowledged holding, so it is safe to adopt.
-            advanceCommit(to: min(heartbeat.commit, log.lastIndex))
+            advanceCommit(to: heartbeat.commit)
             send(.heartbeatResponse(HeartbeatResponse(round: heartbeat.round)), to: m.from)
         case .installSnapshot(let snapshot):
             heardFromLeader(m.from)

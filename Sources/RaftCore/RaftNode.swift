@@ -14,9 +14,14 @@ public struct RaftNode: Sendable {
     /// The membership before the first configuration entry still in the log: the snapshot's, or the initial one
     /// (none for a joining node).
     var baseMembership: Membership?
+    /// The context of ``baseMembership`` (the snapshot's).
+    var baseContext: [UInt8] = []
     /// The configuration entries in the log after the snapshot, oldest first. The newest one is in effect,
     /// committed or not (dissertation §4.1).
-    var configurations: [(index: LogIndex, membership: Membership)] = []
+    var configurations: [(index: LogIndex, membership: Membership, context: [UInt8])] = []
+    /// The node found it lost entries it had acknowledged (``RaftEvent/lostAcknowledgedEntries``): it ignores
+    /// every input from then on, so it can neither vote twice nor acknowledge what it does not hold.
+    public private(set) var halted = false
     /// A ``RaftEvent/removedFromCluster(term:)`` was reported for the current membership.
     var removalReported = false
 
@@ -76,6 +81,7 @@ public struct RaftNode: Sendable {
         self.id = config.id
         self.config = config
         self.baseMembership = state.snapshot?.metadata.membership ?? config.initialMembership
+        self.baseContext = state.snapshot?.metadata.context ?? []
         self.term = state.hardState.term
         self.vote = state.hardState.vote
         self.durableHardState = state.hardState
@@ -108,6 +114,14 @@ public struct RaftNode: Sendable {
     /// The membership in effect: the newest configuration in the log, else the snapshot's, else the initial one;
     /// nil for a joining node that has not heard from a leader.
     public var membership: Membership? { configurations.last?.membership ?? baseMembership }
+
+    /// The application's context of the newest configuration (empty before the first change).
+    public var membershipContext: [UInt8] { configurations.last?.context ?? baseContext }
+
+    /// The context of the configuration in effect at `index`.
+    public func membershipContext(at index: LogIndex) -> [UInt8] {
+        configurations.last(where: { $0.index <= index })?.context ?? baseContext
+    }
 
     /// The membership in effect at `index` (for a snapshot taken there); nil before the log's first index.
     public func membership(at index: LogIndex) -> Membership? {
@@ -206,6 +220,7 @@ public struct RaftNode: Sendable {
     /// Advances logical time by one tick: drives election timeouts, heartbeats and CheckQuorum.
     public mutating func tick() {
         precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard !halted else { return }
         electionElapsed += 1
         if role == .leader {
             tickLeader()
@@ -220,7 +235,7 @@ public struct RaftNode: Sendable {
         precondition(outstandingReady == nil, "input between ready() and advance()")
         // Senders outside the membership are heard too: a leader added after this node's newest configuration,
         // or a newcomer's answers. What they may do is limited where it matters (votes, progress).
-        guard message.to == id, message.from != id, message.from.rawValue != 0 else { return }
+        guard !halted, message.to == id, message.from != id, message.from.rawValue != 0 else { return }
         guard message.isWithinBounds else {
             events.append(.messageRejected(from: message.from, reason: "an index or term beyond 2^62"))
             return
@@ -238,6 +253,7 @@ public struct RaftNode: Sendable {
     @discardableResult
     public mutating func propose(batch: [[UInt8]]) throws(RaftError) -> ProposeOutcome {
         precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard !halted else { throw .noLeader }
         switch role {
         case .leader:
             let first = try appendProposals(batch)
@@ -317,7 +333,9 @@ public struct RaftNode: Sendable {
         var snapshot = snapshot
         snapshot.metadata.voters = atIndex.voters
         snapshot.metadata.learners = atIndex.learners
+        snapshot.metadata.context = membershipContext(at: index)
         log.compact(through: index)
+        baseContext = snapshot.metadata.context
         baseMembership = atIndex
         configurations.removeAll { $0.index <= index }
         latestSnapshot = snapshot
@@ -325,6 +343,16 @@ public struct RaftNode: Sendable {
     }
 
     // MARK: - Internals shared by the role handlers
+
+    /// Stops the node for good (see ``halted``), dropping whatever it was about to send.
+    mutating func halt(_ event: RaftEvent) {
+        halted = true
+        events.append(event)
+        messagesNow.removeAll()
+        gatedMessages.removeAll()
+        setRole(.follower)
+        setLeader(nil)
+    }
 
     mutating func send(_ body: Message.Body, to peer: NodeID, term messageTerm: Term? = nil) {
         let message = Message(from: id, to: peer, term: messageTerm ?? term, body: body)

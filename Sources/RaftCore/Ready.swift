@@ -125,6 +125,11 @@ public enum RaftEvent: Sendable, Hashable, CustomStringConvertible {
     /// This node is no longer a member: a leader once its own removal committed (it steps down), any other node
     /// when its log holds the configuration that removed it. It no longer campaigns.
     case removedFromCluster(term: Term)
+    /// The leader says this node holds entries through `acknowledged` (it caps the commit it sends at what the
+    /// node acknowledged), but its log ends at `lastIndex`: the node lost entries, and perhaps the vote, it had
+    /// made durable (a wiped or truncated data directory). It has halted: it never votes, acknowledges or
+    /// campaigns again. It must leave the membership and rejoin as a new member, or be restored from a backup.
+    case lostAcknowledgedEntries(leader: NodeID, acknowledged: LogIndex, lastIndex: LogIndex)
 
     public var description: String {
         switch self {
@@ -141,6 +146,9 @@ public enum RaftEvent: Sendable, Hashable, CustomStringConvertible {
         case .messageRejected(let from, let reason): "message from \(from) rejected: \(reason)"
         case .membershipChanged(let membership, let index): "membership \(membership) at index=\(index)"
         case .removedFromCluster(let term): "removed from the cluster term=\(term.rawValue)"
+        case .lostAcknowledgedEntries(let leader, let acknowledged, let lastIndex):
+            "lost acknowledged entries: \(leader) says this node holds through \(acknowledged), its log ends at"
+                + " \(lastIndex); halted"
         }
     }
 }

@@ -38,7 +38,7 @@ extension NodeRuntime {
         let membership = raft.membership(at: machine.appliedIndex) ?? Membership(voters: raft.config.voters)
         let metadata = SnapshotMetadata(
             index: machine.appliedIndex, term: machine.appliedTerm, voters: membership.voters,
-            learners: membership.learners)
+            learners: membership.learners, context: raft.membershipContext(at: machine.appliedIndex))
         let storageOptions = storage.options
         let fileSystem = storage.fileSystem
         let pause = options.snapshotSlicePauseMicroseconds

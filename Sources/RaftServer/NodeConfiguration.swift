@@ -64,6 +64,8 @@ public struct NodeConfiguration: Sendable {
     /// in raftd, so that a supervisor restarts it and recovery repairs the log); false only for embedders that
     /// restart the node themselves.
     public var exitOnStorageFailure = true
+    /// `existing`: a node that starts with no Raft state joins as a new member (``RaftConfig/joining``).
+    public var initialClusterState: InitialClusterState = .new
     /// Whether the admin socket may arm the `unsafe-` failpoints, which break the node's guarantees on purpose.
     public var allowUnsafeFailpoints = false
     /// A sync slower than this is logged (etcd's "slow fdatasync") and counted.
@@ -93,6 +95,12 @@ public struct NodeConfiguration: Sendable {
 
     /// raftd's exit status after a storage failure (`EX_IOERR` of sysexits.h), documented in raftd(8).
     public static let storageFailureExitStatus: Int32 = 74
+    /// raftd's exit status when the node found it lost entries it had acknowledged, and at every start after
+    /// (while ``haltedMarkerName`` is in its data directory): sysexits' EX_DATAERR.
+    public static let lostDataExitStatus: Int32 = 65
+    /// The file a node that lost acknowledged entries leaves in its data directory, saying why; raftd refuses to
+    /// start while it is there, and raftctl shows the node as halted.
+    public static let haltedMarkerName = "HALTED"
 
     public static let maxSocketPathBytes = AdminProtocol.maxSocketPathBytes
 

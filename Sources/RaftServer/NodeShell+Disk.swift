@@ -147,6 +147,30 @@ extension NodeShell {
         return "\(milliseconds / 1_000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
     }
 
+    /// The core found that this node lost entries it had acknowledged (its data directory was wiped or cut
+    /// short). Going on could vote twice in a term or acknowledge entries it does not hold, so it halts for good:
+    /// it leaves a marker saying why (raftd refuses to start while it is there, and raftctl shows it) and exits
+    /// with ``NodeConfiguration/lostDataExitStatus``.
+    func handleLostData(leader: NodeID, acknowledged: LogIndex, lastIndex: LogIndex) {
+        let status = NodeConfiguration.lostDataExitStatus
+        let reason =
+            "\(config.nodeID) lost entries it had acknowledged: \(leader), the leader, says it holds through"
+            + " \(acknowledged), but its log in \(config.dataDirectory) ends at \(lastIndex) (the data directory was"
+            + " emptied or cut short). It must not rejoin under its own identity: replace it"
+            + " (raftctl replace-node \(config.nodeID)), or restore the data directory from a backup and remove the"
+            + " \(NodeConfiguration.haltedMarkerName) file."
+        let marker = NodeConfiguration.join(config.dataDirectory, NodeConfiguration.haltedMarkerName)
+        let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            _ = Array((reason + "\n").utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            fsync(fd)
+            close(fd)
+        }
+        recordEvent(kind: "halted", detail: reason, level: .critical)
+        guard config.exitOnStorageFailure else { return }
+        loop.scheduleTask(in: .milliseconds(50)) { _exit(status) }
+    }
+
     /// A WAL write or sync failed: what is on disk may differ from what this process believes, so it must not go
     /// on. It says why (naming the file), tells its peers, and exits with a status of its own so that its
     /// supervisor restarts it; recovery at the next start repairs a torn tail.

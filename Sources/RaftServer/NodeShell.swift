@@ -80,8 +80,12 @@ final class NodeShell: @unchecked Sendable {
             minimumFreeBytes: config.alarmMinimumFreeBytes, minimumFreePercent: config.alarmMinimumFreePercent,
             quotaBytes: config.quotaBackendBytes)
         let state = storage.recovery.state
+        var raftConfig = config.raftConfig
+        // A node with no state started into an existing cluster is a newcomer: no membership until a leader's
+        // log or snapshot gives it one.
+        raftConfig.joining = config.initialClusterState == .existing && state.isEmpty
         let options = RuntimeOptions(
-            raft: config.raftConfig,
+            raft: raftConfig,
             requestTimeoutTicks: UInt64(max(1, config.requestTimeoutMilliseconds / config.tickMilliseconds)),
             snapshotThresholdEntries: config.snapshotThresholdEntries, snapshotSlicePauseMicroseconds: 2_000)
         do {
@@ -89,7 +93,8 @@ final class NodeShell: @unchecked Sendable {
                 options: options, storage: storage, emptyStateMachine: KVStore(), environment: self)
         } catch {
             throw StartupError(
-                "\(error) in \(config.dataDirectory); restore the data directory from a backup or remove it to rejoin empty"
+                "\(error) in \(config.dataDirectory); restore the data directory from a backup, or replace the node"
+                    + " (raftctl replace-node \(config.nodeID)): a member must never rejoin with emptied data"
             )
         }
         sink.setTerm(runtime.raft.currentTerm)
@@ -313,6 +318,9 @@ final class NodeShell: @unchecked Sendable {
 
     private func record(_ event: RaftEvent, term: Term) {
         sink.setTerm(term)
+        if case .lostAcknowledgedEntries(let leader, let acknowledged, let lastIndex) = event {
+            handleLostData(leader: leader, acknowledged: acknowledged, lastIndex: lastIndex)
+        }
         if case .leaderChanged(.some, _) = event { metrics.leaderChanges.increment() }
         let (kind, detail) = Self.describe(event)
         recordEvent(kind: kind, detail: detail, term: term)
@@ -345,6 +353,11 @@ final class NodeShell: @unchecked Sendable {
         case .messageRejected(let from, let reason): ("rejected", "message from \(from): \(reason)")
         case .membershipChanged(let membership, let index): ("membership", "\(membership) (index \(index))")
         case .removedFromCluster: ("removed", "this node is no longer a member of the cluster")
+        case .lostAcknowledgedEntries(let leader, let acknowledged, let lastIndex):
+            (
+                "lost-data",
+                "\(leader) says this node acknowledged entries through \(acknowledged), but its log ends at \(lastIndex)"
+            )
         }
     }
 

@@ -32,6 +32,15 @@ public struct RaftdCommand: ParsableCommand {
         help: "Cluster id (16 hex digits). Default: derived from --peers, so members started with the same list agree.")
     var clusterId: String?
 
+    @Option(
+        name: .long,
+        help: """
+            new: bootstrap with --peers as the voters (a node with data just restarts). existing: join a cluster \
+            that already runs: with an empty data directory the node has no membership of its own, never \
+            campaigns, and waits to be added (raftctl add-node); --peers then only gives addresses.
+            """)
+    var initialClusterState: InitialClusterState = .new
+
     @Option(name: .long, help: "Address to accept peer connections on. Default: this node's entry in --peers.")
     var peerListen: String?
 
@@ -191,6 +200,7 @@ public struct RaftdCommand: ParsableCommand {
         var config = NodeConfiguration(
             nodeID: nodeID, clusterID: cluster, dataDirectory: dataDir, peers: peerMap, peerListen: peerAddress,
             clientListen: client, adminSocketPath: adminSocket)
+        config.initialClusterState = initialClusterState
         guard let election = DurationText.range(electionTimeout) else {
             throw ValidationError("--election-timeout must be a range like 150ms-300ms, not \"\(electionTimeout)\"")
         }
@@ -317,6 +327,11 @@ extension StringProtocol {
         while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
         return String(slice)
     }
+}
+
+/// `--initial-cluster-state` (etcd's flag of the same name).
+public enum InitialClusterState: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case new, existing
 }
 
 /// `--fsync`: typed, so that help and completions list the values.

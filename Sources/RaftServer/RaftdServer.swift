@@ -69,6 +69,15 @@ public final class RaftdServer: Sendable {
                 recoveryLogger.warning("slow sync: \(what) took \(NodeShell.seconds(nanoseconds)) during recovery")
             }
         }
+        let marker = NodeConfiguration.join(config.dataDirectory, NodeConfiguration.haltedMarkerName)
+        if access(marker, F_OK) == 0 {
+            let fd = open(marker, O_RDONLY | O_CLOEXEC)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = fd >= 0 ? buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } : 0
+            if fd >= 0 { close(fd) }
+            let reason = String(decoding: buffer[0..<max(0, count)], as: UTF8.self).split(separator: "\n").first ?? ""
+            throw StartupError("refusing to start: \(reason)", exitStatus: NodeConfiguration.lostDataExitStatus)
+        }
         let storage: NodeStorage
         do {
             storage = try NodeStorage(

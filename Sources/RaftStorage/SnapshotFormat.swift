@@ -5,10 +5,11 @@ import RaftCore
 /// File `snap-<index as 16 hex digits>-<term as 16 hex digits>.snap`:
 ///
 ///     magic "RAFTSNAP" | version u32 | voter count u32 | cluster id u64 | index u64 | term u64
-///     | voters u64 × count | [version 2: learner count u32 | learners u64 × count]
+///     | voters u64 × count | [version 2: learner count u32 | learners u64 × count | context length u32 | context]
 ///     | data length u64 | data | CRC-32C of every byte before it u32
 ///
-/// Version 1 is written when there are no learners (so earlier builds read it), version 2 otherwise.
+/// Version 1 is written when there are no learners and no configuration context (so earlier builds read it),
+/// version 2 otherwise.
 /// The node id is deliberately absent: a follower installs the file its leader wrote, byte for byte.
 enum SnapshotFormat {
     static let magic: [UInt8] = Array("RAFTSNAP".utf8)
@@ -36,15 +37,18 @@ enum SnapshotFormat {
         var bytes = magic
         bytes.reserveCapacity(
             fixedHeaderBytes + 8 * (metadata.voters.count + metadata.learners.count) + 16 + snapshot.data.count)
-        bytes.appendLittleEndian(metadata.learners.isEmpty ? UInt32(1) : UInt32(2))
+        let version2 = !metadata.learners.isEmpty || !metadata.context.isEmpty
+        bytes.appendLittleEndian(version2 ? UInt32(2) : UInt32(1))
         bytes.appendLittleEndian(UInt32(metadata.voters.count))
         bytes.appendLittleEndian(clusterID.rawValue)
         bytes.appendLittleEndian(metadata.index.rawValue)
         bytes.appendLittleEndian(metadata.term.rawValue)
         for voter in metadata.voters { bytes.appendLittleEndian(voter.rawValue) }
-        if !metadata.learners.isEmpty {
+        if version2 {
             bytes.appendLittleEndian(UInt32(metadata.learners.count))
             for learner in metadata.learners { bytes.appendLittleEndian(learner.rawValue) }
+            bytes.appendLittleEndian(UInt32(metadata.context.count))
+            bytes.append(contentsOf: metadata.context)
         }
         bytes.appendLittleEndian(UInt64(snapshot.data.count))
         bytes.append(contentsOf: snapshot.data)
@@ -76,6 +80,7 @@ enum SnapshotFormat {
         guard bytes.count >= offset + 8 else { return nil }
         let voters = (0..<voterCount).map { NodeID(bytes.loadLittleEndian(at: fixedHeaderBytes + 8 * $0)) }
         var learners: [NodeID] = []
+        var context: [UInt8] = []
         if version == 2 {
             let learnerCount = Int(bytes.loadLittleEndian(at: offset, as: UInt32.self))
             guard learnerCount <= maxVoterCount else {
@@ -86,11 +91,21 @@ enum SnapshotFormat {
             guard bytes.count >= offset + 8 * learnerCount + 8 else { return nil }
             learners = (0..<learnerCount).map { NodeID(bytes.loadLittleEndian(at: offset + 8 * $0)) }
             offset += 8 * learnerCount
+            guard bytes.count >= offset + 4 else { return nil }
+            let contextCount = Int(bytes.loadLittleEndian(at: offset, as: UInt32.self))
+            guard contextCount <= 1 << 20 else {
+                throw StorageError.corrupt(
+                    path: path, byteOffset: UInt64(offset), reason: "implausible context length \(contextCount)")
+            }
+            offset += 4
+            guard bytes.count >= offset + contextCount + 8 else { return nil }
+            context = Array(bytes[offset..<(offset + contextCount)])
+            offset += contextCount
         }
         let headerBytes = offset + 8
         let metadata = SnapshotMetadata(
             index: LogIndex(bytes.loadLittleEndian(at: 24)), term: Term(bytes.loadLittleEndian(at: 32)), voters: voters,
-            learners: learners)
+            learners: learners, context: context)
         return Header(
             clusterID: ClusterID(bytes.loadLittleEndian(at: 16)), metadata: metadata,
             dataLengthBytes: bytes.loadLittleEndian(at: offset), headerBytes: headerBytes)

@@ -151,7 +151,8 @@ public struct SimNode: Sendable {
         let membership = raft.membership(at: index) ?? Membership(voters: config.voters)
         let snapshot = Snapshot(
             metadata: SnapshotMetadata(
-                index: index, term: stateMachine.appliedTerm, voters: membership.voters, learners: membership.learners),
+                index: index, term: stateMachine.appliedTerm, voters: membership.voters, learners: membership.learners,
+                context: raft.membershipContext(at: index)),
             data: stateMachine.snapshotData())
         storage.saveSnapshot(snapshot)
         durable?.saveSnapshot(snapshot)

@@ -300,7 +300,7 @@ public struct PeerFrameCodec: Sendable {
         if type == .snapshotChunk {
             let index = LogIndex(try r.read(UInt64.self))
             let snapshotTerm = Term(try r.read(UInt64.self))
-            let (voters, learners) = try decodeMembership(&r)
+            let (voters, learners, context) = try decodeMembership(&r)
             let total = try r.read(UInt64.self)
             let offset = try r.read(UInt64.self)
             let checksum = try r.read(UInt32.self)
@@ -312,7 +312,8 @@ public struct PeerFrameCodec: Sendable {
             return .snapshotChunk(
                 SnapshotChunk(
                     from: from, to: to, term: term,
-                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters, learners: learners),
+                    metadata: SnapshotMetadata(
+                        index: index, term: snapshotTerm, voters: voters, learners: learners, context: context),
                     totalBytes: total,
                     offsetBytes: offset, checksum: checksum, bytes: bytes))
         }
@@ -382,11 +383,12 @@ public struct PeerFrameCodec: Sendable {
         case .installSnapshot:
             let index = LogIndex(try r.read(UInt64.self))
             let snapshotTerm = Term(try r.read(UInt64.self))
-            let (voters, learners) = try decodeMembership(&r)
+            let (voters, learners, context) = try decodeMembership(&r)
             let data = try r.readBlob(limit: maxFrameBytes, what: "snapshot")
             body = .installSnapshot(
                 Snapshot(
-                    metadata: SnapshotMetadata(index: index, term: snapshotTerm, voters: voters, learners: learners),
+                    metadata: SnapshotMetadata(
+                        index: index, term: snapshotTerm, voters: voters, learners: learners, context: context),
                     data: data))
         case .timeoutNow:
             body = .timeoutNow
@@ -410,20 +412,24 @@ public struct PeerFrameCodec: Sendable {
         return .message(Message(from: from, to: to, term: term, body: body))
     }
 
-    /// Voter count u16 | voters u64… | learner count u16 | learners u64….
+    /// Voter count u16 | voters u64… | learner count u16 | learners u64… | context (blob).
     private func encodeMembership(_ metadata: SnapshotMetadata, into w: inout ByteWriter) {
         w.write(UInt16(metadata.voters.count))
         for voter in metadata.voters { w.write(voter.rawValue) }
         w.write(UInt16(metadata.learners.count))
         for learner in metadata.learners { w.write(learner.rawValue) }
+        w.writeBlob(metadata.context)
     }
 
-    private func decodeMembership(_ r: inout ByteReader) throws(WireError) -> (voters: [NodeID], learners: [NodeID]) {
+    private func decodeMembership(_ r: inout ByteReader) throws(WireError)
+        -> (voters: [NodeID], learners: [NodeID], context: [UInt8])
+    {
         var voters: [NodeID] = []
         for _ in 0..<Int(try r.read(UInt16.self)) { voters.append(try nodeID(&r)) }
         var learners: [NodeID] = []
         for _ in 0..<Int(try r.read(UInt16.self)) { learners.append(try nodeID(&r)) }
-        return (voters, learners)
+        let context = try r.readBlob(limit: 1 << 20, what: "configuration context")
+        return (voters, learners, context)
     }
 
     private func nodeID(_ r: inout ByteReader) throws(WireError) -> NodeID {

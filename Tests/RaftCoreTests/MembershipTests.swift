@@ -239,3 +239,30 @@ import Testing
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")
     }
 }
+
+/// A member that lost what it acknowledged (its data directory wiped or truncated) must not carry on as a silent
+/// follower that can vote twice: the leader's heartbeat, capped at what the member acknowledged, gives it away.
+@Suite struct LostDataTests {
+    @Test func aFollowerToldItHoldsMoreThanItsLogHaltsAndNeverVotesOrAcknowledges() {
+        var node = RaftNode(config: ruleConfig(3))
+        node.step(heartbeat(1, 3, term: 4, commit: 5))
+        var out = node.drive()
+        #expect(node.halted)
+        #expect(out.events.contains(.lostAcknowledgedEntries(leader: 1, acknowledged: 5, lastIndex: .zero)))
+        #expect(out.all.isEmpty, "no answer to the heartbeat")
+        node.step(voteRequest(2, 3, term: 5, last: (9, 4)))
+        node.step(heartbeat(1, 3, term: 4, commit: 0))
+        for _ in 0..<100 { node.tick() }
+        out = node.drive()
+        #expect(out.all.isEmpty, "no vote, no acknowledgement, no campaign")
+        #expect(node.currentTerm == Term(0) || node.currentTerm == Term(4))
+    }
+
+    @Test func aFollowerThatIsMerelyBehindIsNotMistakenForOne() {
+        var node = RaftNode(config: ruleConfig(3))
+        node.step(heartbeat(1, 3, term: 4, commit: 0))
+        let out = node.drive()
+        #expect(!node.halted)
+        #expect(out.to(1).count == 1, "it answers the heartbeat")
+    }
+}

@@ -42,6 +42,36 @@ extension RaftdIntegrationTests {
             #expect(try HTTPClient.get(port: cluster.port(oldLeader), "after").text == "crash")
         }
 
+        @Test(
+            "A member whose data directory was emptied halts on the leader's first heartbeat: exit 65, a HALTED file naming the fix, and raftd refuses to start it again"
+        )
+        func aMemberThatLostItsDataHaltsInsteadOfRejoining() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            for n in 0..<20 { try Expect.written(try HTTPClient.put(port: cluster.port(leader), "k\(n)", "v"), "PUT") }
+            let victim = cluster.ids.first { $0 != leader }!
+            try await cluster.waitForApplied(victim, atLeast: try cluster.status(leader).commitIndex)
+            cluster.kill(victim, signal: SIGTERM)
+            _ = try await cluster.waitForExit(victim)
+            // What an operator does to "reset" a broken node: delete its WAL and snapshots.
+            let directory = cluster.node(victim).dataDir
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory)
+            where name.hasPrefix("wal-") || name.hasSuffix(".snap") || name.hasPrefix("hardstate") {
+                try FileManager.default.removeItem(atPath: directory + "/" + name)
+            }
+            try await cluster.start(victim)
+            let status = try await cluster.waitForExit(victim, timeout: 10)
+            #expect(status == 65, "exit status 65 (EX_DATAERR):\n\(cluster.output(victim))")
+            let marker = try String(contentsOfFile: directory + "/HALTED", encoding: .utf8)
+            #expect(marker.contains("lost entries it had acknowledged") && marker.contains("raftctl replace-node"))
+            let again = try await cluster.runToExit(cluster.arguments(victim))
+            #expect(again.status == 65 && again.output.contains("refusing to start"), "\(again.output)")
+            // The others never saw a vote or an acknowledgement from it and go on.
+            try Expect.written(try HTTPClient.put(port: cluster.port(leader), "after", "v"), "PUT after")
+        }
+
         @Test("Writes acknowledged while the leader is being killed are never lost")
         func writesAcknowledgedAroundALeaderCrashSurvive() async throws {
             let cluster = try LocalCluster()

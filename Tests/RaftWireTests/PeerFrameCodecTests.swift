@@ -24,6 +24,10 @@ let sampleMessages: [Message] = {
         .heartbeatResponse(HeartbeatResponse(round: 42)),
         .installSnapshot(
             Snapshot(metadata: SnapshotMetadata(index: 100, term: 5, voters: [1, 2, 3]), data: [1, 2, 3, 255])),
+        .installSnapshot(
+            Snapshot(
+                metadata: SnapshotMetadata(index: 100, term: 5, voters: [1, 3], learners: [2, 7], context: [9, 8]),
+                data: [])),
         .timeoutNow,
         .propose([Array("x".utf8), [], [0, 1, 2]]),
         .readIndex(ReadContext(99)),
