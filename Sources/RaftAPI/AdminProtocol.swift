@@ -10,7 +10,7 @@ public enum AdminProtocol {
     public static let maxLineBytes = 64 * 1024
     public static let operations = [
         "status", "campaign", "transfer-leader", "block", "unblock", "set-blocked", "heal", "snapshot", "logs",
-        "entries", "events", "slow-disk", "failpoint",
+        "entries", "events", "slow-disk", "failpoint", "members", "add-member", "remove-member", "promote",
     ]
 }
 
@@ -48,6 +48,12 @@ public enum AdminRequestID: Codable, Sendable, Hashable {
 /// - `entries`: from index `from` (default 1), at most `limit` (default 1000), then new ones if `follow`.
 /// - `events`: recent events (the `last` ones, default all kept), then new ones if `follow`.
 /// - `slow-disk`: `delay`, a duration (`500ms`, `2s`; `0` or `off` clears) injected before every sync.
+/// - `members`: the membership this node follows, with addresses (a ``MembersAnswer``).
+/// - `add-member` (on the leader): `node`, `peer` (`HOST:PORT`), optional `client` (`HOST:PORT`); a learner
+///   unless `voter` is true, in which case it is promoted once it has caught up (within `wait`, default 30s).
+///   Answered once the change is committed.
+/// - `remove-member` (on the leader): `node`; refused if it would leave no live quorum, unless `force`.
+/// - `promote` (on the leader): `node`, a learner that has caught up.
 /// - `failpoint`: without `name`, lists every failpoint and its action; with `name` and `action` (`crash`,
 ///   `pause:DURATION`, `drop`, `on`, `off`), arms or disarms one.
 public struct AdminRequest: Codable, Sendable, Hashable {
@@ -66,6 +72,12 @@ public struct AdminRequest: Codable, Sendable, Hashable {
     public var delay: String?
     public var name: String?
     public var action: String?
+    public var node: String?
+    public var peer: String?
+    public var client: String?
+    public var voter: Bool?
+    public var force: Bool?
+    public var wait: String?
 
     public init(op: String, id: AdminRequestID? = nil) {
         self.v = AdminProtocol.version

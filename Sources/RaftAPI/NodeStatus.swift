@@ -3,6 +3,8 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     public struct Peer: Sendable, Codable, Hashable {
         public var id: String
         public var address: String
+        /// `voter` or `learner` in the membership this node follows; nil for a node outside it (removed).
+        public var kind: String?
         public var connected: Bool
         public var matchIndex: UInt64?
         public var nextIndex: UInt64?
@@ -30,6 +32,12 @@ public struct NodeStatus: Sendable, Codable, Hashable {
     }
 
     public var id: String
+    /// This node in the membership it follows: `voter`, `learner`, `joining` (started into an existing cluster
+    /// and not yet given a membership) or `removed`.
+    public var kind: String?
+    /// The membership this node follows (the newest configuration in its log).
+    public var voters: [String]?
+    public var learners: [String]?
     public var clusterID: String
     public var pid: Int
     public var role: String

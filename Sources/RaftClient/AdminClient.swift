@@ -35,7 +35,7 @@ public struct AdminClient: Sendable {
         } catch {
             throw ClientError("unreadable answer from \(socketPath): \(line)")
         }
-        if let error = envelope.error { throw ClientError(error.message) }
+        if let error = envelope.error { throw ClientError(error.message, code: error.code) }
         guard envelope.ok, let result = envelope.result else { throw ClientError("empty answer from \(socketPath)") }
         return result
     }

@@ -113,6 +113,10 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         switch request.op {
         case "status":
             reply(channel, id, shell.status())
+        case "members":
+            reply(channel, id, shell.members())
+        case "add-member", "remove-member", "promote":
+            handleMembership(request, channel)
         case "campaign":
             reply(channel, id, shell.withRaft { raft in raft.campaign() }.map { Ack() })
         case "transfer-leader":
@@ -122,7 +126,7 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
                     error: AdminError(
                         code: "bad_request", message: "transfer-leader needs \"to\": a node id such as \"n2\""))
             }
-            guard shell.config.peers[target] != nil else {
+            guard shell.knownPeers.withLock({ $0.contains(target) }) else {
                 return send(
                     channel, id: id,
                     error: AdminError(code: "unknown_node", message: "\(target) is not a member of this cluster"))
@@ -246,6 +250,51 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// `add-member`, `remove-member`, `promote`: checked here, carried out (on the leader) by the shell.
+    private func handleMembership(_ request: AdminRequest, _ channel: Channel) {
+        let id = request.id
+        guard let node = request.node.flatMap(NodeID.init(parsing:)) else {
+            return send(
+                channel, id: id,
+                error: AdminError(
+                    code: "bad_request", message: "\(request.op) needs \"node\": a node id such as \"n4\""))
+        }
+        switch request.op {
+        case "add-member":
+            guard let peer = request.peer.flatMap(HostPort.init(parsing:)) else {
+                return send(
+                    channel, id: id,
+                    error: AdminError(code: "bad_request", message: "add-member needs \"peer\": HOST:PORT"))
+            }
+            var clientURL: String?
+            if let client = request.client {
+                guard let address = HostPort(parsing: client) else {
+                    return send(
+                        channel, id: id,
+                        error: AdminError(code: "bad_request", message: "\"client\" must be HOST:PORT, not \(client)"))
+                }
+                clientURL = "http://\(address)"
+            }
+            var wait = 30_000
+            if let text = request.wait {
+                guard let milliseconds = DurationText.milliseconds(text) else {
+                    return send(
+                        channel, id: id,
+                        error: AdminError(code: "bad_request", message: "\"wait\" must be a duration like 30s"))
+                }
+                wait = milliseconds
+            }
+            reply(
+                channel, id,
+                shell.addMember(
+                    node, peer: peer, clientURL: clientURL, voter: request.voter ?? false, waitMilliseconds: wait))
+        case "remove-member":
+            reply(channel, id, shell.changeMembership(.remove(node), address: nil, force: request.force ?? false))
+        default:
+            reply(channel, id, shell.changeMembership(.promote(node), address: nil, force: false))
+        }
+    }
+
     private func setBlocked(_ inbound: Set<NodeID>, _ outbound: Set<NodeID>) -> EventLoopFuture<AdminBlocked> {
         shell.setBlocked(inbound: inbound, outbound: outbound).map {
             AdminBlocked(in: inbound.sorted().map(\.description), out: outbound.sorted().map(\.description))
@@ -255,7 +304,9 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     private func parseNodes(_ names: [String]?, _ channel: Channel, _ id: AdminRequestID?) -> [NodeID]? {
         var nodes: [NodeID] = []
         for name in names ?? [] {
-            guard let node = NodeID(parsing: name), shell.config.peers[node] != nil, node != shell.config.nodeID else {
+            guard let node = NodeID(parsing: name), shell.knownPeers.withLock({ $0.contains(node) }),
+                node != shell.config.nodeID
+            else {
                 send(
                     channel, id: id,
                     error: AdminError(code: "unknown_node", message: "\(name) is not a peer of this node"))
@@ -423,10 +474,19 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
 
     static func adminError(_ error: any Error) -> AdminError {
         switch error {
+        case let error as AdminError:
+            error
         case let error as RaftError:
             switch error {
             case .noLeader: AdminError(code: "no_leader", message: error.description)
             case .unknownNode: AdminError(code: "unknown_node", message: error.description)
+            case .notLeader: AdminError(code: "not_leader", message: error.description)
+            case .invalidMembershipChange: AdminError(code: "invalid_change", message: error.description)
+            case .membershipChangePending: AdminError(code: "change_pending", message: error.description)
+            case .leaderNotReady: AdminError(code: "not_ready", message: error.description)
+            case .learnerBehind: AdminError(code: "learner_behind", message: error.description)
+            case .wouldLoseQuorum: AdminError(code: "would_lose_quorum", message: error.description)
+            case .transferInProgress: AdminError(code: "transfer_in_progress", message: error.description)
             default: AdminError(code: "failed", message: error.description)
             }
         case let error as ClientError:

@@ -88,6 +88,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             }
             return serveMetrics(context, head)
         }
+        if path == "/v1/members" {
+            guard head.method == .GET else {
+                return respond(context, head, .methodNotAllowed, error: ("method_not_allowed", "use GET"), allow: "GET")
+            }
+            return serve(context, head, shell.members()) { (Array(Self.encode($0).utf8), "application/json") }
+        }
         if path == "/v1/status" {
             guard head.method == .GET else {
                 return respond(context, head, .methodNotAllowed, error: ("method_not_allowed", "use GET"), allow: "GET")

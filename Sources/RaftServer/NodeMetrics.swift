@@ -44,8 +44,8 @@ final class NodeMetrics: Sendable {
     private let cpuSecondsCounted = Mutex<Double>(0)
     private let startTime: Meter
 
-    /// Per peer, created once at start (the peer set is fixed).
-    let peers: [NodeID: PeerInstruments]
+    /// Per peer: the initial ones created at start, a member added later on first use (``peer(_:)``).
+    private let peers: Mutex<[NodeID: PeerInstruments]>
     private let httpRequests = Mutex<[HTTPKey: CoreMetrics.Counter]>([:])
 
     struct PeerInstruments: Sendable {
@@ -93,16 +93,31 @@ final class NodeMetrics: Sendable {
         cpuSeconds = FloatingPointCounter(label: "process_cpu_seconds_total", factory: factory)
         startTime = meter("process_start_time_seconds")
         var peers: [NodeID: PeerInstruments] = [:]
-        for peer in peerIDs {
-            let label = [("peer", peer.description)]
-            peers[peer] = PeerInstruments(
-                roundTrip: timer("raft_peer_round_trip_time_seconds", label),
-                sentBytes: counter("raft_peer_sent_bytes_total", label),
-                receivedBytes: counter("raft_peer_received_bytes_total", label),
-                sentFailures: counter("raft_peer_sent_failures_total", label))
-        }
-        self.peers = peers
+        for peer in peerIDs { peers[peer] = Self.instruments(for: peer, factory: factory) }
+        self.peers = Mutex(peers)
         if let started = ProcessSample.startTimeSeconds() { startTime.set(started) }
+    }
+
+    static func instruments(for peer: NodeID, factory: CatalogMetricsFactory) -> PeerInstruments {
+        let label = [("peer", peer.description)]
+        return PeerInstruments(
+            roundTrip: CoreMetrics.Timer(
+                label: "raft_peer_round_trip_time_seconds", dimensions: label, factory: factory),
+            sentBytes: CoreMetrics.Counter(label: "raft_peer_sent_bytes_total", dimensions: label, factory: factory),
+            receivedBytes: CoreMetrics.Counter(
+                label: "raft_peer_received_bytes_total", dimensions: label, factory: factory),
+            sentFailures: CoreMetrics.Counter(
+                label: "raft_peer_sent_failures_total", dimensions: label, factory: factory))
+    }
+
+    /// The instruments of `peer`, created on first use (a member added after start).
+    func peer(_ peer: NodeID) -> PeerInstruments {
+        peers.withLock { table in
+            if let existing = table[peer] { return existing }
+            let created = Self.instruments(for: peer, factory: factory)
+            table[peer] = created
+            return created
+        }
     }
 
     /// Counts one answered HTTP request. Counters are created on first use of a method and status code, then

@@ -102,7 +102,7 @@ extension NodeShell {
         let noSpace = clusterAlarms.inForce(.noSpace, nowMilliseconds: now)
         if !noSpace.isEmpty && command.operation != .delete { return .noSpace(noSpace.map(\.health)) }
         let failed = clusterAlarms.inForce(.storageFailed, nowMilliseconds: now)
-        let voters = Set(config.peers.keys)
+        let voters = Set(runtime.raft.membership?.voters ?? Array(config.peers.keys))
         if failed.filter({ voters.contains($0.health.from) }).count > voters.count / 2 {
             return .storageFailed(failed.map(\.health))
         }

@@ -8,7 +8,7 @@ extension NodeShell {
     /// Sends a probe request to every peer this node may send to. On the loop.
     func sendProbes() {
         let now = Self.monotonicNanoseconds()
-        for peer in config.peers.keys.sorted() where peer != config.nodeID && !runtime.blockedOutbound.contains(peer) {
+        for peer in addressBook.keys.sorted() where peer != config.nodeID && !runtime.blockedOutbound.contains(peer) {
             transport?.sendProbe(Probe(from: config.nodeID, to: peer, isReply: false, sentNanoseconds: now))
         }
     }
@@ -30,7 +30,7 @@ extension NodeShell {
             // A reply from before a restart carries another process' clock reading: ignore what cannot be ours.
             guard probe.sentNanoseconds <= now, now - probe.sentNanoseconds < 60_000_000_000 else { return }
             let elapsed = now - probe.sentNanoseconds
-            self.metrics.peers[probe.from]?.roundTrip.recordNanoseconds(Int64(elapsed))
+            self.metrics.peer(probe.from).roundTrip.recordNanoseconds(Int64(elapsed))
             self.lastRoundTripNanoseconds[probe.from] = elapsed
         }
     }

@@ -8,6 +8,7 @@ import RaftKV
 import RaftRuntime
 import RaftStorage
 import RaftText
+import Synchronization
 
 /// A recorded core event, as the admin socket streams it.
 public struct EventRecord: Sendable, Codable, Hashable {
@@ -49,6 +50,16 @@ final class NodeShell: @unchecked Sendable {
     /// after that.
     private(set) var runtime: NodeRuntime<KVStore>!
     var transport: PeerTransport?
+    /// Where each member is reached: `--peers` at start, then the addresses the newest configuration entry
+    /// carries (see NodeShell+Membership.swift).
+    var addressBook: [NodeID: HostPort]
+    /// Members' client URLs, where known (this node's own, and those configuration entries carry).
+    var clientURLs: [NodeID: String]
+    /// The configuration context last adopted into the address book.
+    var adoptedContext: [UInt8] = []
+    /// The ids a peer connection may come from: readable from any thread (peer connections are accepted on
+    /// other event loops).
+    let knownPeers: Mutex<Set<NodeID>>
 
     private var flushScheduled = false
     private static let snapshotQueue = DispatchQueue(label: "raftd.snapshot")
@@ -70,6 +81,9 @@ final class NodeShell: @unchecked Sendable {
         syncMonitor: SyncMonitor, metrics: NodeMetrics
     ) throws {
         self.loop = loop
+        self.addressBook = config.peers
+        self.clientURLs = [config.nodeID: "http://\(config.clientListen)"]
+        self.knownPeers = Mutex(Set(config.peers.keys))
         self.syncMonitor = syncMonitor
         self.metrics = metrics
         self.config = config
@@ -98,6 +112,7 @@ final class NodeShell: @unchecked Sendable {
             )
         }
         sink.setTerm(runtime.raft.currentTerm)
+        adoptMembershipContext()
         for repair in storage.recovery.repairs {
             logger.warning("storage recovery: \(repair)")
         }
@@ -322,6 +337,7 @@ final class NodeShell: @unchecked Sendable {
             handleLostData(leader: leader, acknowledged: acknowledged, lastIndex: lastIndex)
         }
         if case .leaderChanged(.some, _) = event { metrics.leaderChanges.increment() }
+        if case .membershipChanged = event { adoptMembershipContext() }
         let (kind, detail) = Self.describe(event)
         recordEvent(kind: kind, detail: detail, term: term)
     }
@@ -411,15 +427,18 @@ final class NodeShell: @unchecked Sendable {
         let status = runtime.raft.status
         let connected = transport?.connectedPeers() ?? []
         let progress = Dictionary(uniqueKeysWithValues: status.followers.map { ($0.id, $0) })
-        let peers = config.peers.keys.sorted().filter { $0 != config.nodeID }.map { id in
-            NodeStatus.Peer(
-                id: id.description, address: config.peers[id]!.description, connected: connected.contains(id),
+        let membership = status.membership
+        let peers = addressBook.keys.sorted().filter { $0 != config.nodeID }.map { id in
+            var peer = NodeStatus.Peer(
+                id: id.description, address: addressBook[id]!.description, connected: connected.contains(id),
                 matchIndex: progress[id]?.matchIndex.rawValue, nextIndex: progress[id]?.nextIndex.rawValue,
                 replication: progress[id]?.state.description, blockedIn: blockedInbound.contains(id),
                 blockedOut: blockedOutbound.contains(id),
                 roundTripMicroseconds: lastRoundTripNanoseconds[id].map { $0 / 1_000 })
+            peer.kind = membership.flatMap { $0.isVoter(id) ? "voter" : $0.isLearner(id) ? "learner" : nil }
+            return peer
         }
-        return NodeStatus(
+        var answer = NodeStatus(
             id: config.nodeID.description, clusterID: config.clusterID.description, pid: Int(getpid()),
             role: status.role.rawValue, term: status.term.rawValue, leader: status.leader?.description,
             vote: status.vote?.description, commitIndex: status.commitIndex.rawValue,
@@ -431,6 +450,12 @@ final class NodeShell: @unchecked Sendable {
             leadTransferee: status.leadTransferee?.description, peers: peers, disk: diskStatus,
             alarms: clusterAlarms.statusAlarms(nowMilliseconds: Self.monotonicMilliseconds()),
             snapshotInProgress: runtime.snapshotInProgress)
+        answer.voters = membership?.voters.map(\.description)
+        answer.learners = membership?.learners.map(\.description)
+        answer.kind =
+            membership.map { $0.isVoter(config.nodeID) ? "voter" : $0.isLearner(config.nodeID) ? "learner" : "removed" }
+            ?? "joining"
+        return answer
     }
 
     static func wallClockMilliseconds() -> UInt64 {

@@ -63,7 +63,7 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let received = unwrapInboundIn(data)
-        if let peer { shell.metrics.peers[peer]?.receivedBytes.increment(by: received.wireBytes) }
+        if let peer { shell.metrics.peer(peer).receivedBytes.increment(by: received.wireBytes) }
         switch (received.frame, peer) {
         case (.handshake(let handshake), nil):
             let config = shell.config
@@ -74,7 +74,7 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 problem = "cluster \(handshake.clusterID), this node belongs to \(config.clusterID)"
             } else if handshake.to != config.nodeID {
                 problem = "addressed to \(handshake.to), this is \(config.nodeID)"
-            } else if config.peers[handshake.from] == nil || handshake.from == config.nodeID {
+            } else if !shell.knownPeers.withLock({ $0.contains(handshake.from) }) || handshake.from == config.nodeID {
                 problem = "unknown node \(handshake.from)"
             }
             if let problem {
@@ -188,13 +188,15 @@ final class PeerTransport: @unchecked Sendable {
     let logger: Logger
     private var links: [NodeID: Link] = [:]
     private var closed = false
+    /// `start()` ran: links added later are dialled at once.
+    private var started = false
 
     static let maxQueuedBytes = 16 << 20
     static let maxQueuedFrames = 4_096
 
     final class Link {
         let peer: NodeID
-        let address: HostPort
+        var address: HostPort
         var channel: Channel?
         var connecting = false
         var queue: [ByteBuffer] = []
@@ -218,13 +220,14 @@ final class PeerTransport: @unchecked Sendable {
         self.shell = shell
         self.codec = codec
         self.logger = logger
-        for (id, address) in shell.config.peers where id != shell.config.nodeID {
-            links[id] = Link(peer: id, address: address, metrics: shell.metrics.peers[id])
+        for (id, address) in shell.addressBook where id != shell.config.nodeID {
+            links[id] = Link(peer: id, address: address, metrics: shell.metrics.peer(id))
         }
     }
 
     func start() {
         shell.loop.execute {
+            self.started = true
             for id in self.links.keys.sorted() { self.dial(id) }
         }
     }
@@ -236,6 +239,28 @@ final class PeerTransport: @unchecked Sendable {
             let futures = channels.map { $0.close().recover { _ in } }
             return EventLoopFuture.andAllComplete(futures, on: self.shell.loop)
         }
+    }
+
+    /// A member added (or moved) by a membership change: a link to its address, dialled now. On the loop.
+    func setAddress(_ address: HostPort, of peer: NodeID) {
+        if let link = links[peer] {
+            guard link.address != address else { return }
+            link.address = address
+            forget(peer)
+            return
+        }
+        links[peer] = Link(peer: peer, address: address, metrics: shell.metrics.peer(peer))
+        if started { dial(peer) }
+    }
+
+    /// Drops what is queued for `peer` and closes its connection: it left the membership, or a new node took its
+    /// id. Frames meant for the old member must never reach the new one (a heartbeat carrying what the old one
+    /// acknowledged would make the new one halt as a member that lost its data). On the loop.
+    func forget(_ peer: NodeID) {
+        guard let link = links[peer] else { return }
+        link.queue.removeAll()
+        link.queuedBytes = 0
+        link.channel?.close(promise: nil)
     }
 
     func connectedPeers() -> Set<NodeID> {

@@ -12,6 +12,7 @@ struct StatusDocument: Decodable {
         var process: String
         var pid: Int32?
         var role: String?
+        var kind: String?
         var term: UInt64?
         var leader: String?
         var commitIndex: UInt64?
@@ -187,7 +188,8 @@ final class TestCluster {
         var text = "=== raftctl status:\n"
         if let result = try? ctl("status", timeout: .seconds(10)) { text += result.stdout + result.stderr }
         text += "=== supervisor.log (tail):\n" + tail(directory + "/supervisor.log", lines: 10)
-        for id in ["n1", "n2", "n3"] {
+        let ids = (try? status().nodes.map(\.id)) ?? ["n1", "n2", "n3"]
+        for id in ids {
             text += "=== \(id)/raftd.log (tail):\n" + tail("\(directory)/\(id)/raftd.log", lines: 12)
             text += "=== \(id)/raftd.out (tail):\n" + tail("\(directory)/\(id)/raftd.out", lines: 4)
         }

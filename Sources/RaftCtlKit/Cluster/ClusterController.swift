@@ -10,6 +10,11 @@ public struct NodeView: Sendable, Codable {
     public var process: ProcessState
     public var pid: Int32?
     public var role: String?
+    /// In the membership the node follows: `voter`, `learner`, `joining` or `removed` (nil when it does not
+    /// answer).
+    public var kind: String?
+    /// Why a halted node stopped (its HALTED file).
+    public var haltedReason: String?
     public var term: UInt64?
     public var leader: String?
     public var commitIndex: UInt64?
@@ -73,6 +78,9 @@ public struct ClusterView: Sendable, Codable {
                     "warning: \(node.id) is paused: it neither ticks nor answers (`raftctl resume \(node.id)`)")
             case .crashed:
                 lines.append("warning: \(node.id) crashed: it exited on its own; the supervisor restarts it")
+            case .halted:
+                lines.append(
+                    "warning: \(node.id) halted: \(node.haltedReason ?? "it lost entries it had acknowledged")")
             default:
                 if let storage = node.storage, storage != "ok",
                     !alarms.contains(where: { $0.node == node.id && $0.kind == "storage_failed" })
@@ -277,10 +285,29 @@ public struct ClusterController: Sendable {
             raftd, "--id", node.id, "--peers", spec.peerList, "--cluster-id", spec.clusterID, "--data-dir",
             directory.nodeDirectory(node.id), "--client-listen", "\(spec.host):\(node.clientPort)",
             "--election-timeout", spec.electionTimeout, "--heartbeat", spec.heartbeat, "--fsync", spec.fsync,
+            "--initial-cluster-state", node.added == true ? "existing" : "new",
         ] + (access(directory.configPath(node.id), R_OK) == 0 ? ["--config", directory.configPath(node.id)] : [])
     }
 
+    /// Why `node` must not be started as it is, if so: it halted after losing acknowledged entries, or it is an
+    /// original member whose data directory is empty while the others have run (it would forget its votes and
+    /// what it acknowledged).
+    public func startRefusal(_ spec: ClusterSpec, _ node: ClusterSpec.Node) -> String? {
+        if let reason = FileIO.readText(directory.haltedMarkerPath(node.id)) {
+            return reason.split(separator: "\n").first.map(String.init) ?? reason
+        }
+        guard node.added != true, !directory.hasRaftState(node.id) else { return nil }
+        guard let other = spec.nodes.first(where: { $0.id != node.id && directory.hasRaftState($0.id) }) else {
+            return nil
+        }
+        return
+            "\(node.id)'s data directory \(directory.nodeDirectory(node.id)) holds no Raft state, but the cluster has"
+            + " run (\(other.id) has state): starting it would let it forget its votes and the entries it acknowledged."
+            + " Replace it instead: raftctl replace-node \(node.id)"
+    }
+
     func startProcess(_ spec: ClusterSpec, _ node: ClusterSpec.Node, raftd: String) throws(RaftctlError) {
+        if let refusal = startRefusal(spec, node) { throw .failed(refusal) }
         let nodeDirectory = directory.nodeDirectory(node.id)
         if mkdir(nodeDirectory, 0o700) != 0 && errno != EEXIST {
             throw .failed("cannot create \(nodeDirectory): \(String(cString: strerror(errno)))")
@@ -448,6 +475,7 @@ public struct ClusterController: Sendable {
                     .status()
             {
                 view.role = status.role
+                view.kind = status.kind
                 view.term = status.term
                 view.leader = status.leader
                 view.commitIndex = status.commitIndex
@@ -458,6 +486,10 @@ public struct ClusterController: Sendable {
                 view.storage = status.storage
                 view.disk = status.disk
                 view.alarms = status.alarms
+            }
+            if process.state == .halted {
+                view.haltedReason = FileIO.readText(directory.haltedMarkerPath(node.id))?.split(separator: "\n").first
+                    .map(String.init)
             }
             nodes.append(view)
         }

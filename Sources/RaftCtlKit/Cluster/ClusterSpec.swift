@@ -3,12 +3,22 @@ import Glibc
 
 /// The cluster file (`cluster.json` in the cluster directory): what `raftctl up` created, readable by people.
 ///
-/// Invariants: node ids are `n1…nN` in order; every port is distinct; settings parse (checked when created).
+/// Invariants: `nodes` are the current members (`add-node` appends, `remove-node` removes), ids unique; every
+/// port is distinct; settings parse (checked when created).
 public struct ClusterSpec: Codable, Sendable, Hashable {
     public struct Node: Codable, Sendable, Hashable {
         public var id: String
         public var peerPort: Int
         public var clientPort: Int
+        /// Joined a running cluster (`add-node`): started with `--initial-cluster-state existing`.
+        public var added: Bool?
+
+        public init(id: String, peerPort: Int, clientPort: Int, added: Bool? = nil) {
+            self.id = id
+            self.peerPort = peerPort
+            self.clientPort = clientPort
+            self.added = added
+        }
     }
 
     public var version = 1
@@ -78,6 +88,21 @@ public struct ClusterDirectory: Sendable {
     /// Extra raftd options for one node (`name = value` lines, raftd's `--config` format), passed at every start
     /// when the file exists.
     public func configPath(_ id: String) -> String { nodeDirectory(id) + "/raftd.conf" }
+    /// Left by raftd when the node lost entries it had acknowledged; it refuses to start while it is there.
+    public func haltedMarkerPath(_ id: String) -> String { nodeDirectory(id) + "/HALTED" }
+
+    /// Whether the node's data directory holds Raft state (a WAL segment or a snapshot file).
+    public func hasRaftState(_ id: String) -> Bool {
+        guard let handle = opendir(nodeDirectory(id)) else { return false }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix("wal-") || name.hasSuffix(".snap") { return true }
+        }
+        return false
+    }
 
     public var exists: Bool { access(specPath, F_OK) == 0 }
 

@@ -8,6 +8,8 @@ public enum ProcessState: String, Sendable, Codable {
     case stopped
     case killed
     case crashed
+    /// Exited after finding it lost entries it had acknowledged; it will not start until replaced.
+    case halted
 }
 
 /// Starting, finding and signalling processes without Foundation: detached spawning through RaftProcess (own
@@ -115,6 +117,7 @@ public struct NodeProcess: Sendable {
             else { continue }
             return NodeProcess(pid: pid, state: ProcessControl.isStopped(pid) ? .paused : .running)
         }
+        if access(directory.haltedMarkerPath(id), F_OK) == 0 { return NodeProcess(pid: nil, state: .halted) }
         switch intent {
         case .running: return NodeProcess(pid: nil, state: .crashed)
         case .stopped: return NodeProcess(pid: nil, state: .stopped)

@@ -28,7 +28,7 @@ public struct Supervisor {
     nonisolated(unsafe) static var stopRequested: sig_atomic_t = 0
 
     public func run() throws(RaftctlError) -> Never {
-        let spec = try directory.loadSpec()
+        var spec = try directory.loadSpec()
         signal(SIGTERM) { _ in Supervisor.stopRequested = 1 }
         signal(SIGINT) { _ in Supervisor.stopRequested = 1 }
         signal(SIGHUP, SIG_IGN)
@@ -45,8 +45,10 @@ public struct Supervisor {
                 log("reaped pid \(child) (\(Self.describeExit(status)))")
             }
             let now = ProcessControl.monotonicMilliseconds()
+            // The members change with add-node and remove-node: follow the cluster file.
+            if let current = try? directory.loadSpec() { spec = current }
             for node in spec.nodes {
-                supervise(spec, node, &watches[node.id]!, now: now)
+                supervise(spec, node, &watches[node.id, default: NodeWatch()], now: now)
             }
             if !directory.exists { break }
             usleep(100_000)
@@ -64,7 +66,7 @@ public struct Supervisor {
             return
         }
         watch.upSince = nil
-        guard NodeProcess.readIntent(directory, node.id) == .running else { return }
+        guard NodeProcess.readIntent(directory, node.id) == .running, process.state != .halted else { return }
         // A node started a moment ago may not have written its lock file yet.
         if now - NodeProcess.intentTime(directory, node.id) < 3_000 { return }
         guard now >= watch.nextAttempt else { return }

@@ -8,8 +8,8 @@ struct Status: ParsableCommand {
         abstract: "One row per node: process state, pid, role, term, leader, indexes, client URL.",
         discussion: """
             Under the table: the cuts in force, then a warning line for every alarm (no_space, storage_failed), \
-            every paused or crashed node and every cut. --json prints {"leader": id|null, "term": n, "nodes": [{"id", "process", \
-            "pid", "role", "term", "leader", "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", \
+            every paused, crashed or halted node and every cut. A learner's role reads "follower (learner)". --json \
+            prints {"leader": id|null, "term": n, "nodes": [{"id", "process", "pid", "role", "kind", "term", "leader", "commitIndex", "appliedIndex", "lastLogIndex", "clientURL", "blockedIn", \
             "blockedOut", "storage", "disk"}], "alarms": [{"node", "kind", "message", "freeBytes", "since"}], \
             "warnings": [line]}; role, storage and disk are null for a node that does not answer.
             """)
@@ -66,6 +66,7 @@ enum StatusRendering {
                     try c.encode(node.process.rawValue, forKey: .process)
                     try c.encode(node.pid, forKey: .pid)
                     try c.encode(node.role, forKey: .role)
+                    try c.encode(node.kind, forKey: .kind)
                     try c.encode(node.term, forKey: .term)
                     try c.encode(node.leader, forKey: .leader)
                     try c.encode(node.commitIndex, forKey: .commitIndex)
@@ -78,7 +79,7 @@ enum StatusRendering {
                     try c.encode(node.disk, forKey: .disk)
                 }
                 enum Keys: String, CodingKey {
-                    case id, process, pid, role, term, leader, commitIndex, appliedIndex, lastLogIndex, clientURL
+                    case id, process, pid, role, kind, term, leader, commitIndex, appliedIndex, lastLogIndex, clientURL
                     case blockedIn, blockedOut, storage, disk
                 }
             }
@@ -102,7 +103,8 @@ enum StatusRendering {
             rows.append([
                 node.id + (node.id == view.leader ? "*" : ""), node.process.rawValue,
                 node.pid.map { String($0) } ?? "-",
-                node.role ?? "-", node.term.map { String($0) } ?? "-", node.leader ?? "-",
+                (node.role ?? "-") + (node.kind.map { $0 == "voter" ? "" : " (\($0))" } ?? ""),
+                node.term.map { String($0) } ?? "-", node.leader ?? "-",
                 node.commitIndex.map { String($0) } ?? "-", node.appliedIndex.map { String($0) } ?? "-",
                 node.lastLogIndex.map { String($0) } ?? "-", node.clientURL,
             ])

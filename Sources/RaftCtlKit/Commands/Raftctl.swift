@@ -22,7 +22,8 @@ public struct Raftctl: ParsableCommand {
             Events.self, Put.self,
             Get.self,
             Delete.self,
-            Cas.self, Check.self, Chaos.self, ScenarioCommand.self,
+            Cas.self, Check.self, Chaos.self, ScenarioCommand.self, Members.self, AddNode.self, RemoveNode.self,
+            Promote.self, ReplaceNode.self,
             REPLCommand.self, Supervise.self,
         ])
 

@@ -63,7 +63,7 @@ struct TopScreen {
                 case .running: nil
                 case .paused: "33"
                 case .stopped: "2"
-                case .killed, .crashed: "31"
+                case .killed, .crashed, .halted: "31"
                 }
             let roleColor: String? =
                 switch status?.role {
