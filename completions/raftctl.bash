@@ -173,13 +173,13 @@ _raftctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|top|entries|events|put|get|delete|cas|check|chaos|scenario|repl|help)
+    up|down|status|leader|start|stop|restart|kill|pause|resume|campaign|transfer-leader|partition|isolate|block|heal|slow-disk|failpoint|snapshot|logs|logs-view|timeline|top|entries|events|put|get|delete|cas|check|chaos|scenario|members|add-node|remove-node|promote|replace-node|repl|help)
         # Offer subcommand argument completions
         "_raftctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline top entries events put get delete cas check chaos scenario repl help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'up down status leader start stop restart kill pause resume campaign transfer-leader partition isolate block heal slow-disk failpoint snapshot logs logs-view timeline top entries events put get delete cas check chaos scenario members add-node remove-node promote replace-node repl help' -- "${cur}"))
         ;;
     esac
 }
@@ -735,7 +735,7 @@ _raftctl_entries() {
     repeating_flags=()
     non_repeating_flags=(--follow -f -h --help)
     repeating_options=()
-    non_repeating_options=(--cluster-dir --from --limit)
+    non_repeating_options=(--cluster-dir --from --limit --type)
     __raftctl_offer_flags_options 1
 
     # Offer option value completions
@@ -747,6 +747,10 @@ _raftctl_entries() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    '--type')
+        __raftctl_add_completions -W 'command'$'\n''noop'$'\n''configuration'
         return
         ;;
     esac
@@ -980,7 +984,7 @@ _raftctl_scenario_show() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'
+        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'$'\n''replace-node'$'\n''remove-leader'
         return
         ;;
     esac
@@ -1016,7 +1020,121 @@ _raftctl_scenario_run() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'
+        __raftctl_add_completions -W 'election'$'\n''split-vote'$'\n''leader-crash'$'\n''crash-before-replicate'$'\n''crash-after-partial-replicate'$'\n''crash-after-full-replicate'$'\n''crash-after-commit-before-reply'$'\n''minority-leader'$'\n''one-way-link'$'\n''stale-follower-rejoins'$'\n''leader-transfer'$'\n''log-repair'$'\n''replace-node'$'\n''remove-leader'
+        return
+        ;;
+    esac
+}
+
+_raftctl_members() {
+    repeating_flags=()
+    non_repeating_flags=(--json -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    esac
+}
+
+_raftctl_add-node() {
+    repeating_flags=()
+    non_repeating_flags=(--learner -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --id --wait --raftd)
+    __raftctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--id')
+        return
+        ;;
+    '--wait')
+        return
+        ;;
+    '--raftd')
+        return
+        ;;
+    esac
+}
+
+_raftctl_remove-node() {
+    repeating_flags=()
+    non_repeating_flags=(--purge --force -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir)
+    __raftctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion remove-node -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_raftctl_promote() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir)
+    __raftctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion promote -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_raftctl_replace-node() {
+    repeating_flags=()
+    non_repeating_flags=(--force -h --help)
+    repeating_options=()
+    non_repeating_options=(--cluster-dir --wait --raftd)
+    __raftctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--cluster-dir')
+        return
+        ;;
+    '--wait')
+        return
+        ;;
+    '--raftd')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __raftctl_add_completions -W "$(__raftctl_custom_complete ---completion replace-node -- positional@0 "${COMP_CWORD}" "$(__raftctl_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -101,7 +101,7 @@ public struct AdminError: Codable, Sendable, Hashable, Error {
 public struct AdminEntry: Codable, Sendable, Hashable {
     public var index: UInt64
     public var term: UInt64
-    /// `command` or `noop`.
+    /// `command`, `noop` or `configuration` (a membership change: `command` reads `members voters=… learners=…`).
     public var type: String
     /// The decoded command, e.g. `put key=value` (long values are cut).
     public var command: String?

@@ -377,6 +377,16 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     static func render(_ entry: Entry) -> AdminEntry {
+        if entry.kind == .configuration {
+            let text = ConfigurationEntry(decoding: entry.data).map { configuration in
+                "members voters=" + configuration.membership.voters.map(\.description).joined(separator: ",")
+                    + (configuration.membership.learners.isEmpty
+                        ? ""
+                        : " learners=" + configuration.membership.learners.map(\.description).joined(separator: ","))
+            }
+            return AdminEntry(
+                index: entry.index.rawValue, term: entry.term.rawValue, type: "configuration", command: text)
+        }
         guard entry.kind == .command else {
             return AdminEntry(index: entry.index.rawValue, term: entry.term.rawValue, type: "noop", command: nil)
         }

@@ -10,7 +10,8 @@ import Testing
 struct StatusWarningsTests {
 
     /// A cluster in trouble: n1 out of space, n2 paused and cut off from n3 one way, n3's storage failed (the
-    /// others know it) and n3 and n5 cut from each other both ways, n4 crashed.
+    /// others know it) and n3 and n5 cut from each other both ways, n4 crashed, n5 a learner, n6 halted after
+    /// losing its data.
     static func troubledView() -> ClusterView {
         func node(_ id: String, _ process: ProcessState, role: String?, port: Int) -> NodeView {
             NodeView(
@@ -32,6 +33,14 @@ struct StatusWarningsTests {
         let n4 = node("n4", .crashed, role: nil, port: 2004)
         var n5 = node("n5", .running, role: "follower", port: 2005)
         n5.blockedOut = ["n3"]
+        n5.kind = "learner"
+        n1.kind = "voter"
+        n3.kind = "voter"
+        var n6 = node("n6", .halted, role: nil, port: 2006)
+        n6.haltedReason =
+            "n6 lost entries it had acknowledged: n1, the leader, says it holds through 40, but its log in /c/n6 ends"
+            + " at 0 (the data directory was emptied or cut short). It must not rejoin under its own identity: replace"
+            + " it (raftctl replace-node n6), or restore the data directory from a backup and remove the HALTED file."
         let alarms = [
             NodeStatus.Alarm(
                 node: "n1", kind: "no_space",
@@ -42,7 +51,7 @@ struct StatusWarningsTests {
                 message: "storage I/O error: pwrite /c/n3/wal-0000000000000001.log: ENOSPC (No space left on device)",
                 freeBytes: nil, since: "2026-11-28T06:03:33.423Z"),
         ]
-        return ClusterView(leader: "n1", term: 7, nodes: [n1, n2, n3, n4, n5], alarms: alarms)
+        return ClusterView(leader: "n1", term: 7, nodes: [n1, n2, n3, n4, n5, n6], alarms: alarms)
     }
 
     @Test("the table ends with the cuts and one warning per alarm, paused or crashed node, and cut")

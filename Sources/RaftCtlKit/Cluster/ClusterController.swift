@@ -152,23 +152,37 @@ public struct ClusterController: Sendable {
                 "the cluster in \(directory.path) is already running (supervisor pid \(pid)); use `raftctl status`")
         }
         let raftd = try Self.raftdPath(options.raftdPath)
-        let spec: ClusterSpec
+        var spec: ClusterSpec
         if directory.exists {
             spec = try directory.loadSpec()
             try checkSettings(options, against: spec)
         } else {
             spec = try create(options)
         }
+        // A member that must not start (halted, or its data emptied) does not keep the others down.
+        var refused: [String] = []
         for node in spec.nodes {
             let process = NodeProcess.inspect(directory, node.id)
             if process.pid == nil {
+                if let refusal = startRefusal(spec, node) {
+                    refused.append(refusal)
+                    continue
+                }
                 try startProcess(spec, node, raftd: raftd)
             } else {
                 try NodeProcess.writeIntent(directory, node.id, .running)
             }
         }
         try startSupervisor(raftd: raftd)
-        return try waitForLeader(spec, milliseconds: options.waitMilliseconds)
+        let view = try waitForLeader(spec, milliseconds: options.waitMilliseconds)
+        if spec.bootstrapped != true {
+            spec.bootstrapped = true
+            try directory.saveSpec(spec)
+        }
+        if !refused.isEmpty {
+            throw .failed("the cluster is up, but not every member started:\n" + refused.joined(separator: "\n"))
+        }
+        return view
     }
 
     /// Settings apply only when a cluster is created; silently ignoring different ones would run a cluster other than
@@ -296,13 +310,10 @@ public struct ClusterController: Sendable {
         if let reason = FileIO.readText(directory.haltedMarkerPath(node.id)) {
             return reason.split(separator: "\n").first.map(String.init) ?? reason
         }
-        guard node.added != true, !directory.hasRaftState(node.id) else { return nil }
-        guard let other = spec.nodes.first(where: { $0.id != node.id && directory.hasRaftState($0.id) }) else {
-            return nil
-        }
+        guard spec.bootstrapped == true, node.added != true, !directory.hasRaftState(node.id) else { return nil }
         return
             "\(node.id)'s data directory \(directory.nodeDirectory(node.id)) holds no Raft state, but the cluster has"
-            + " run (\(other.id) has state): starting it would let it forget its votes and the entries it acknowledged."
+            + " run: starting it would let it forget its votes and the entries it acknowledged."
             + " Replace it instead: raftctl replace-node \(node.id)"
     }
 

@@ -29,6 +29,10 @@ public struct ClusterSpec: Codable, Sendable, Hashable {
     public var heartbeat: String
     public var fsync: String
     public var nodes: [Node]
+    /// Set once the cluster first elected a leader: from then on an original member with an emptied data
+    /// directory is refused (it would forget its votes), and new members join with `--initial-cluster-state
+    /// existing`.
+    public var bootstrapped: Bool?
 
     public func node(_ id: String) -> Node? { nodes.first { $0.id == id } }
     public var ids: [String] { nodes.map(\.id) }

@@ -43,6 +43,11 @@ struct Entries: ParsableCommand {
     @Option(help: "First index.") var from: UInt64 = 1
     @Option(help: "At most this many entries (without -f).") var limit = 1_000
     @Flag(name: .shortAndLong, help: "Keep printing new entries.") var follow = false
+    @Option(help: "Only entries of this type.") var type: EntryType?
+
+    enum EntryType: String, CaseIterable, ExpressibleByArgument {
+        case command, noop, configuration
+    }
 
     func run() throws {
         let spec = try cluster.runningSpec()
@@ -55,6 +60,7 @@ struct Entries: ParsableCommand {
             struct Item: Decodable { var entry: AdminEntry }
             if let item = try? JSONDecoder().decode(Item.self, from: Data(line.utf8)) {
                 let e = item.entry
+                if let type, e.type != type.rawValue { return true }
                 say(
                     "\(pad(String(e.index), 5))  \(pad(String(e.term), 4))  \(pad(e.type, 7))  \(e.command ?? "")")
             }

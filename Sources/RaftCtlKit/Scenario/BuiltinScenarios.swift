@@ -8,7 +8,8 @@ enum BuiltinScenarios {
         ("crash-after-full-replicate", crashAfterFullReplicate),
         ("crash-after-commit-before-reply", crashAfterCommitBeforeReply), ("minority-leader", minorityLeader),
         ("one-way-link", oneWayLink), ("stale-follower-rejoins", staleFollowerRejoins),
-        ("leader-transfer", leaderTransfer), ("log-repair", logRepair),
+        ("leader-transfer", leaderTransfer), ("log-repair", logRepair), ("replace-node", replaceNode),
+        ("remove-leader", removeLeader),
     ]
 
     static var names: [String] { all.map(\.name) }
@@ -270,6 +271,47 @@ enum BuiltinScenarios {
         expect leader $L
         expect term $L = $L_term
         expect term $F = $L_term
+        expect loaded-writes-readable
+        """
+
+    static let replaceNode = """
+        # name: replace-node
+        # summary: A dead member is replaced: it leaves the membership first, then a new node joins as a learner, catches up and is promoted.
+        wait leader as L
+        let F = follower 1
+        load start
+        wait load 20
+        say $F's machine dies for good. Two voters of three still commit, but one more failure would stop the cluster.
+        raftctl kill $F
+        wait load 30
+        say First $F leaves the membership: $L appends a configuration entry naming only the two live voters, and it takes effect at once. Changing one member at a time means every majority of the old membership overlaps every majority of the new one, so two leaders can never be elected in one term. It commits with 2 of the 2 remaining voters.
+        raftctl remove-node $F --purge
+        raftctl members
+        say Only now does a new node join, as a learner: it receives the log (or a snapshot), but it does not vote and does not count for commit, so it cannot slow writes down while it catches up. Once it holds every committed entry it is promoted to voter.
+        raftctl add-node --id n4
+        load stop
+        wait caught-up n4
+        expect role n4 follower
+        say n4's log holds everything, the configuration entries included: the one that removed $F and the two that added n4 as a learner and made it a voter.
+        raftctl entries n4 --type configuration --limit 100000
+        raftctl members
+        expect loaded-writes-readable
+        """
+
+    static let removeLeader = """
+        # name: remove-leader
+        # summary: The leader is removed under load: it hands over first, the change commits, and not one write is lost.
+        wait leader as L
+        load start
+        wait load 20
+        say The operator removes the leader, $L. raftctl hands leadership over first (as a leader that removes itself would once the change commits), so the new leader commits the change with the two remaining voters, and clients see no gap longer than a transfer.
+        raftctl remove-node $L
+        wait leader not $L as N
+        expect term $N > $L_term
+        wait load 30
+        load stop
+        raftctl members
+        raftctl events $N
         expect loaded-writes-readable
         """
 
