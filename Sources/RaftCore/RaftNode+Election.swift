@@ -106,6 +106,9 @@ extension RaftNode {
             let canVote = vote == message.from || (vote == nil && leader == nil)
             grant = canVote && logOK
         }
+        // A node with no membership yet (joining, perhaps with emptied data) grants nothing: it cannot know
+        // whether it already voted in this term.
+        if membership == nil { grant = false }
         if grant && !request.preVote {
             recordVote(for: message.from)
             electionElapsed = 0

@@ -266,3 +266,40 @@ import Testing
         #expect(out.to(1).count == 1, "it answers the heartbeat")
     }
 }
+
+@Suite struct JoiningNodeTests {
+    @Test func aJoiningNodeNeitherCampaignsNorVotesUntilItHasAMembership() {
+        var config = ruleConfig(4)
+        config.joining = true
+        var node = RaftNode(config: config)
+        for _ in 0..<200 { node.tick() }
+        #expect(node.drive().voteRequests().isEmpty, "never campaigns")
+        node.step(voteRequest(1, 4, term: 3, last: (7, 2)))
+        node.step(voteRequest(2, 4, term: 3, last: (7, 2), preVote: true))
+        let out = node.drive()
+        #expect(out.voteResponses(to: 1).map(\.response.granted) == [false])
+        #expect(out.voteResponses(to: 2).map(\.response.granted) == [false])
+        #expect(node.status.vote == nil)
+    }
+
+    @Test func aLeaderThatRestartsInTheMiddleOfAChangeFollowsTheChangeFromItsLog() throws {
+        let cluster = Cluster(size: 4, seed: 3, durableStorage: true) { config in
+            config.voters = [1, 2, 3]
+            config.joining = config.id.rawValue == 4
+        }
+        cluster.campaign(1)
+        cluster.stabilize()
+        cluster.isolate(1)
+        try cluster.changeMembership(.addLearner(4), on: 1)
+        cluster.crash(1)
+        cluster.restart(1)
+        #expect(cluster[1].raft.membership == Membership(voters: [1, 2, 3], learners: [4]), "recovered from the log")
+        cluster.heal()
+        _ = cluster.advance(until: { cluster.leader != nil }, maxTicks: 500)
+        cluster.stabilize()
+        // Whoever leads now, every node agrees on one membership once the logs converge.
+        let memberships = Set([1, 2, 3].map { cluster[NodeID($0)].raft.membership })
+        #expect(memberships.count == 1, "\(memberships)")
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+}

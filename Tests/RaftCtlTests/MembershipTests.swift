@@ -33,6 +33,15 @@ final class BackgroundWriter: Sendable {
         }
     }
 
+    /// Waits (bounded by a generous deadline, never by a count of time) until `more` further writes are
+    /// acknowledged: the load really runs across the step that follows.
+    func awaitProgress(_ cluster: TestCluster, _ more: Int) throws {
+        let target = acknowledged.withLock { $0.count } + more
+        try cluster.waitFor("\(more) more acknowledged writes", timeout: .seconds(60)) {
+            acknowledged.withLock { $0.count } >= target ? true : nil
+        }
+    }
+
     /// Stops after the write in progress and returns the acknowledged keys.
     func stop() -> [String] {
         stopRequested.store(true, ordering: .relaxed)
@@ -62,10 +71,13 @@ extension RaftctlEndToEndTests {
         defer { cluster.close() }
         try cluster.up()
         let writer = BackgroundWriter(cluster, prefix: "w", count: 400)
+        try writer.awaitProgress(cluster, 3)
 
         let added = try cluster.ok("add-node")
         #expect(added.stdout.hasPrefix("n4 added as a voter: caught up from "), "\(added)")
+        try writer.awaitProgress(cluster, 3)
         try cluster.ok("add-node", "--id", "n5")
+        try writer.awaitProgress(cluster, 3)
         var members = try cluster.ok("members", "--json").stdout
         for id in ["n1", "n2", "n3", "n4", "n5"] {
             #expect(members.contains(#""id":"\#(id)","kind":"voter""#), "\(members)")
@@ -74,6 +86,7 @@ extension RaftctlEndToEndTests {
         let leader = try #require(try cluster.settledLeader(timeout: .seconds(20)).leader)
         let removed = try cluster.ok("remove-node", leader)
         #expect(removed.stdout.hasPrefix("\(leader) removed at index "), "\(removed)")
+        try writer.awaitProgress(cluster, 3)
         let second = ["n1", "n2", "n3"].first { $0 != leader }!
         try cluster.ok("remove-node", second, "--purge")
         #expect(!FileManager.default.fileExists(atPath: "\(cluster.directory)/\(second)"), "--purge deletes the data")
@@ -85,9 +98,13 @@ extension RaftctlEndToEndTests {
         #expect(!members.contains(#""id":"\#(leader)""#) && !members.contains(#""id":"\#(second)""#), "\(members)")
         #expect(cluster.leftoverProcesses().filter { $0.command.contains("/\(leader) ") }.isEmpty)
 
+        try writer.awaitProgress(cluster, 3)
         let acknowledged = writer.stop()
-        #expect(
-            acknowledged.count >= 10, "writes went on during the changes: \(writer.failed.withLock { $0.prefix(3) })")
+        // Progress across every step was awaited above; a write that timed out is not acknowledged (its outcome
+        // is unknown) and is not read back.
+        print(
+            "membership under load: \(acknowledged.count) writes acknowledged, \(writer.failed.withLock { $0.count }) not"
+        )
         try expectReadBack(cluster, acknowledged, prefix: "w")
 
         try cluster.ok("down")
