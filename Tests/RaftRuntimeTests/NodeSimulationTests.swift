@@ -53,7 +53,7 @@ import Testing
                 + " \(sweep.sizes[5] ?? 0)), \(sweep.failures.count) failed \(sweep.failures.map(\.seed)),"
                 + " \(ContinuousClock.now - began); totals: \(t.elections) elections, \(t.processCrashes) crashes,"
                 + " \(t.powerLosses) power losses (\(t.clusterPowerLosses) of every node), \(t.storageFailures)"
-                + " storage failures, \(t.partitions) partitions, \(t.clockJumps) clock jumps,"
+                + " storage failures, \(t.partitions) partitions, \(t.clockJumps) clock jumps, \(t.membershipChanges) membership changes,"
                 + " \(t.snapshotsTaken) snapshots taken, \(t.snapshotsInstalled) installed, \(t.completed) of"
                 + " \(t.operations) client operations answered, \(t.staleReads) stale reads,"
                 + " \(t.inconclusiveKeys) keys inconclusive;"

@@ -108,6 +108,8 @@ public final class NodeSimulation {
             tick += 1
             wallClockMilliseconds += 10
             if tick < healAt { injectFaults() } else if tick == healAt { heal() }
+            if tick < healAt && chance(options.membershipChurnRate) { churnMembership() }
+            if tick >= healAt { restoreFullMembership() }
             driveFullDisk()
             restartDueNodes()
             for host in hosts { host.runtime?.tick() }
@@ -317,6 +319,46 @@ public final class NodeSimulation {
         if chance(options.clockJumpRate), let host = hosts.randomElement(using: &random) {
             host.clockSkewMilliseconds += Int64.random(in: -600_000...600_000, using: &random)
             stats.clockJumps += 1
+        }
+    }
+
+    /// The running leader of the highest term, if exactly one runs at that term.
+    private func soleLeader() -> SimulatedNodeHost? {
+        let leaders = hosts.filter { $0.runtime?.raft.currentRole == .leader }
+        guard let top = leaders.compactMap({ $0.runtime?.raft.currentTerm }).max() else { return nil }
+        let atTop = leaders.filter { $0.runtime?.raft.currentTerm == top }
+        return atTop.count == 1 ? atTop[0] : nil
+    }
+
+    /// The operator changes the membership through the leader (refusals counted, not failures): a node outside
+    /// it is added as a learner, a learner promoted, a voter or learner removed, the leader too.
+    private func churnMembership() {
+        guard let leader = soleLeader(), let runtime = leader.runtime, let membership = runtime.raft.membership,
+            let target = hosts.randomElement(using: &random)?.id
+        else { return }
+        let change: MembershipChange =
+            !membership.contains(target)
+            ? .addLearner(target) : membership.isLearner(target) ? .promote(target) : .remove(target)
+        do {
+            let index = try runtime.withRaft { raft in try raft.proposeMembershipChange(change) }
+            stats.membershipChanges += 1
+            trace("\(leader.id) operator: \(change) at \(index)")
+        } catch {
+            trace("\(leader.id) operator: \(change) refused: \(error)")
+        }
+        runtime.flush()
+    }
+
+    /// After healing: the leader brings every node back as a voter, one change at a time, so that the
+    /// convergence check can ask all of them.
+    private func restoreFullMembership() {
+        guard let leader = soleLeader(), let runtime = leader.runtime, let membership = runtime.raft.membership,
+            let missing = hosts.map(\.id).first(where: { !membership.isVoter($0) })
+        else { return }
+        let change: MembershipChange = membership.isLearner(missing) ? .promote(missing) : .addLearner(missing)
+        if (try? runtime.withRaft({ raft in try raft.proposeMembershipChange(change) })) != nil {
+            trace("\(leader.id) operator: \(change) (restoring the full membership)")
+            runtime.flush()
         }
     }
 
@@ -644,6 +686,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
     public var partitions = 0
     public var linkCuts = 0
     public var clockJumps = 0
+    public var membershipChanges = 0
     public var operations = 0
     public var completed = 0
     public var abandoned = 0
@@ -666,6 +709,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
         total.storageFaultsInjected += run.storageFaultsInjected
         total.storageFailures += run.storageFailures
         total.failedRestarts += run.failedRestarts
+        total.membershipChanges += run.membershipChanges
         total.partitions += run.partitions
         total.clockJumps += run.clockJumps
         total.operations += run.operations

@@ -49,6 +49,10 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
     /// disk is full (every write that grows a file fails with ENOSPC, also while it restarts); at its end space is
     /// back. Nil in the random runs.
     public var fullDiskFollowerTicks: ClosedRange<Int>?
+    /// Per-tick probability that the operator asks the leader for a membership change (add a learner, promote
+    /// it, remove a voter or learner, the leader included). Half the seeds churn; drawn from the seed without
+    /// consuming the random stream, so the other options of every seed stay as they were.
+    public var membershipChurnRate: Double = 0
 
     /// A run with no random faults at all in which one follower's disk fills and is later freed: the follower
     /// fails, is restarted (again and again while the disk stays full) and catches up, and the leader keeps
@@ -65,6 +69,7 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         options.clusterPowerLossRate = 0
         options.storageFaultRate = 0
         options.clockJumpRate = 0
+        options.membershipChurnRate = 0
         options.faultPhaseTicks = max(options.faultPhaseTicks, 1_000)
         options.fullDiskFollowerTicks = 200...(options.faultPhaseTicks - 100)
         return options
@@ -103,11 +108,14 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         clientRate = pick(0.1...0.6)
         maxAttempts = pick(3...8)
         attemptTimeoutTicks = UInt64(pick(60...200))
+        var churn = SplitMix64(seed: seed ^ 0xC4A2_6E00_0000_0002)
+        if churn.next() % 2 == 0 { membershipChurnRate = Double(churn.next() % 1_000) / 100_000 + 0.002 }
     }
 
     public var description: String {
         "\(nodeCount) nodes, election \(electionTimeoutTicks) ticks, heartbeat \(heartbeatIntervalTicks),"
             + " snapshot every \(snapshotThresholdEntries), segments \(segmentSizeBytes) B, faults for"
             + " \(faultPhaseTicks) ticks, \(clientCount) clients on \(keyCount) keys"
+            + (membershipChurnRate > 0 ? ", membership churn" : "")
     }
 }
