@@ -109,13 +109,7 @@ enum StatusRendering {
                 node.lastLogIndex.map { String($0) } ?? "-", node.clientURL,
             ])
         }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        var lines = rows.map { row in
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
-            }.joined(separator: "  ")
-        }
+        var lines = [renderTable(rows)]
         let cuts = view.cuts
         lines.append(cuts.isEmpty ? "cuts: none" : "cuts: " + cuts.joined(separator: " "))
         lines += view.warnings
