@@ -132,7 +132,8 @@ final class REPLSession {
         }
         let takesNodes: Set<String> = [
             "start", "stop", "restart", "kill", "pause", "resume", "campaign", "transfer-leader", "isolate", "block",
-            "snapshot", "logs", "entries", "events", "partition", "slow-disk", "failpoint",
+            "snapshot", "logs", "entries", "events", "partition", "slow-disk", "failpoint", "remove-node", "promote",
+            "replace-node",
         ]
         guard takesNodes.contains(command), let spec = try? directory.loadSpec() else { return [] }
         // For partition groups like "n1,n2", complete the id after the last comma.
