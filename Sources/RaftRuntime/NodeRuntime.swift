@@ -95,6 +95,9 @@ public final class NodeRuntime<Machine: StateMachine> {
         lastSnapshotIndex = state.snapshot?.metadata.index ?? .zero
         lastSnapshotBytes = state.snapshot?.data.count ?? 0
         raft = RaftNode(config: options.raft, restoring: state)
+        // The core and the state machine have what recovery found: the storage's extra copy would otherwise pin
+        // the recovered entries and snapshot bytes for the life of the process, even after compaction.
+        storage.releaseRecoveredState()
         // Fresh per start, from the node's seeded randomness: a reply meant for an earlier incarnation of this node
         // (a ReadIndex answer still in flight when it restarted) cannot match a request of this one.
         var random = SplitMix64(seed: options.raft.randomSeed ^ 0x5EED_0F_1C_A7_10)

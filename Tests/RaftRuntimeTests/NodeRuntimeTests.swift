@@ -69,6 +69,27 @@ func forwardedReadContext(in messages: [Message]) -> ReadContext? {
 
 @Suite("Node runtime")
 struct NodeRuntimeTests {
+    /// Recovery hands its entries and snapshot to the core and the state machine, then lets go of them: before,
+    /// raftd kept the storage's recovered copy for the life of the process, pinning the whole recovered log and
+    /// snapshot in memory even after compaction dropped them everywhere else.
+    @Test func aRestartedNodeKeepsNoSecondCopyOfWhatItRecovered() throws {
+        let fileSystem = InMemoryFileSystem()
+        let environment = RecordingEnvironment()
+        do {
+            let first = try makeNode(1, voters: [1], fileSystem: fileSystem, seed: 1, environment: environment)
+            elect(first)
+            var answers: [() -> Result<KVApplyResult, ClientError>?] = []
+            for n in 0..<20 { answers.append(put("k\(n)", String(repeating: "v", count: 100), on: first)) }
+            #expect(answers.allSatisfy { $0() != nil })
+            first.stop()
+            first.storage.close()
+        }
+        let again = try makeNode(1, voters: [1], fileSystem: fileSystem, seed: 2, environment: RecordingEnvironment())
+        #expect(again.raft.lastIndex.rawValue >= 21, "the core recovered the log")
+        #expect(again.storage.recovery.state.entries.isEmpty && again.storage.recovery.state.snapshot == nil)
+        #expect(again.storage.lastIndex == again.raft.lastIndex, "the storage's own log is untouched")
+    }
+
     /// Issue 8, defect 4: after the WAL's fsync failed, a linearizable read trapped the node (`readIndex` with a
     /// Ready still outstanding). Every request after a storage failure gets `storageFailed`; nothing traps.
     /// Before the fix this test crashed the test process.

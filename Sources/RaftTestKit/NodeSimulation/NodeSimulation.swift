@@ -159,7 +159,6 @@ public final class NodeSimulation {
             host.runtime = try NodeRuntime(
                 options: runtimeOptions, storage: storage,
                 emptyStateMachine: CheckedKVStore(recorder: recorder, node: host.id), environment: host)
-            storage.releaseRecoveredState()
             trace("\(host.id) started (incarnation \(host.incarnation))")
         } catch  where fullDisk?.host === host && fullDiskIsFull {
             // What a supervisor sees when a node cannot start on a full disk: it tries again later.
