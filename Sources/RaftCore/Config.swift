@@ -30,6 +30,10 @@ public struct RaftConfig: Sendable, Hashable {
     public var maxUncommittedEntries: Int = 100_000
     /// Payload bytes of committed entries handed out in one ``Ready``.
     public var maxApplyBytes: Int = 64 << 20
+    /// The shell calls ``RaftNode/reportSnapshot(to:sent:)`` for every InstallSnapshot it sends. The leader then
+    /// waits for a transfer to finish instead of sending the snapshot again each election timeout: a large
+    /// snapshot that takes longer than that to send (or to install) is sent once, not over and over.
+    public var snapshotSendsReported: Bool = false
     /// Seeds the generator that draws election timeouts; the only source of randomness in the core.
     public var randomSeed: UInt64
 

@@ -32,8 +32,11 @@ struct Progress: Sendable {
     var inactiveTicks = 0
     /// Highest heartbeat round this follower echoed; ReadIndex counts these.
     var ackedRound: UInt64 = 0
-    /// Ticks since the snapshot in flight was sent, to retry one that was lost.
+    /// Ticks since the snapshot in flight was sent (or, when sends are reported, since it was reported sent), to
+    /// retry one that was lost.
     var snapshotElapsedTicks = 0
+    /// The shell reported the snapshot in flight handed to the network in full (``RaftConfig/snapshotSendsReported``).
+    var snapshotSent = false
 
     init(next: LogIndex) {
         self.next = next
@@ -80,6 +83,7 @@ struct Progress: Sendable {
     mutating func becomeSnapshot(_ index: LogIndex) {
         state = .snapshot(index)
         snapshotElapsedTicks = 0
+        snapshotSent = false
         inflights.removeAll()
     }
 }

@@ -229,7 +229,7 @@ extension RaftNode {
             p.probeSent = false
             if response.round > p.ackedRound { p.ackedRound = response.round }
             if case .replicate = p.state, p.inflights.count >= config.maxInflightMessages { p.inflights.freeFirst() }
-            if case .snapshot = p.state, p.snapshotElapsedTicks >= config.electionTimeoutTicks.lowerBound {
+            if case .snapshot = p.state, p.snapshotElapsedTicks >= snapshotRetryTicks(p) {
                 // The snapshot (or its answer) was probably lost: start over from what we know matches.
                 p.becomeProbe()
             }
@@ -252,6 +252,16 @@ extension RaftNode {
         default:
             break
         }
+    }
+
+    /// How long a snapshot in flight may go unanswered before it is sent again. Without send reports: an election
+    /// timeout. With them: ten, counted from the report that it was sent in full (the follower still writes and
+    /// syncs it before it answers), and a generous 64 while the send itself is still going on (a transport that
+    /// fails reports it at once).
+    func snapshotRetryTicks(_ p: Progress) -> Int {
+        let timeout = config.electionTimeoutTicks.lowerBound
+        guard config.snapshotSendsReported else { return timeout }
+        return p.snapshotSent ? 10 * timeout : 64 * timeout
     }
 
     /// Moves `next` back after a rejection, using the follower's conflict hint to skip a whole term per round

@@ -311,6 +311,21 @@ public struct RaftNode: Sendable {
         }
     }
 
+    /// The shell finished sending the InstallSnapshot it was given for `peer`: in full (`sent`), or not (the
+    /// connection failed or the frames were dropped), in which case the leader starts over from a probe. Only
+    /// with ``RaftConfig/snapshotSendsReported``; a report for no snapshot in flight is ignored.
+    public mutating func reportSnapshot(to peer: NodeID, sent: Bool) {
+        precondition(outstandingReady == nil, "input between ready() and advance()")
+        guard role == .leader, var p = progress[peer], case .snapshot = p.state else { return }
+        if sent {
+            p.snapshotSent = true
+            p.snapshotElapsedTicks = 0
+        } else {
+            p.becomeProbe()
+        }
+        progress[peer] = p
+    }
+
     /// The shell could not deliver to `peer`: replicate to it from its last known match again.
     public mutating func reportUnreachable(_ peer: NodeID) {
         precondition(outstandingReady == nil, "input between ready() and advance()")

@@ -145,6 +145,13 @@ public final class NodeRuntime<Machine: StateMachine> {
         return true
     }
 
+    /// The environment finished sending an InstallSnapshot to `peer`, in full or not (see
+    /// ``RaftNode/reportSnapshot(to:sent:)``).
+    public func snapshotSendFinished(to peer: NodeID, sent: Bool) {
+        guard isServing else { return }
+        raft.reportSnapshot(to: peer, sent: sent)
+    }
+
     /// Proposes a command. `encode` builds its bytes from the proposal id and this node's wall clock; the
     /// completion gets the state machine's output once the command is applied here, or an error.
     public func propose(

@@ -141,6 +141,8 @@ public struct NodeConfiguration: Sendable {
         let high = max(low, (electionTimeoutMilliseconds.upperBound - 1) / tickMilliseconds)
         config.electionTimeoutTicks = low...high
         config.heartbeatIntervalTicks = max(1, min(low - 1, heartbeatMilliseconds / tickMilliseconds))
+        // The peer transport reports when a snapshot's last chunk is written (or could not be).
+        config.snapshotSendsReported = true
         // The largest proposal must fit one message, and one message one peer frame.
         config.maxMessageBytes = max(1 << 20, maxValueBytes + maxKeyBytes + 4096)
         return config

@@ -278,6 +278,15 @@ final class NodeShell: @unchecked Sendable {
         }
     }
 
+    /// The transport finished sending an InstallSnapshot to `peer` (see ``RaftNode/reportSnapshot(to:sent:)``).
+    /// From any thread; always after the current flush, never inside it.
+    func snapshotSendFinished(to peer: NodeID, sent: Bool) {
+        loop.execute {
+            self.runtime.snapshotSendFinished(to: peer, sent: sent)
+            self.scheduleFlush()
+        }
+    }
+
     func setBlocked(inbound: Set<NodeID>, outbound: Set<NodeID>) -> EventLoopFuture<Void> {
         loop.submit {
             self.runtime.setBlocked(inbound: inbound, outbound: outbound)

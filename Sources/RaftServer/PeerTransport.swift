@@ -271,25 +271,48 @@ final class PeerTransport: @unchecked Sendable {
     func send(_ messages: [Message]) {
         guard !messages.isEmpty, !closed else { return }
         var buffers: [NodeID: ByteBuffer] = [:]
+        var snapshotPeers: Set<NodeID> = []
         for message in messages {
-            guard links[message.to] != nil else { continue }
-            if case .installSnapshot(let snapshot) = message.body, snapshot.data.count > Self.snapshotChunkBytes {
-                appendChunks(of: snapshot, message, to: &buffers[message.to, default: ByteBuffer()])
+            guard links[message.to] != nil else {
+                if case .installSnapshot = message.body { shell.snapshotSendFinished(to: message.to, sent: false) }
                 continue
+            }
+            if case .installSnapshot(let snapshot) = message.body {
+                snapshotPeers.insert(message.to)
+                if snapshot.data.count > Self.snapshotChunkBytes {
+                    appendChunks(of: snapshot, message, to: &buffers[message.to, default: ByteBuffer()])
+                    continue
+                }
             }
             let frame = codec.encode(.message(message))
             buffers[message.to, default: ByteBuffer()].writeBytes(frame)
         }
         for (peer, buffer) in buffers {
             let link = links[peer]!
+            let carriesSnapshot = snapshotPeers.contains(peer)
             if let channel = link.channel {
                 if channel.isWritable {
                     link.metrics?.sentBytes.increment(by: buffer.readableBytes)
-                    channel.writeAndFlush(buffer, promise: nil)
+                    // The core waits for a snapshot's send to finish before it would send it again: report it.
+                    let promise = carriesSnapshot ? channel.eventLoop.makePromise(of: Void.self) : nil
+                    channel.writeAndFlush(buffer, promise: promise)
+                    promise?.futureResult.whenComplete { [shell] result in
+                        if case .success = result {
+                            shell.snapshotSendFinished(to: peer, sent: true)
+                        } else {
+                            shell.snapshotSendFinished(to: peer, sent: false)
+                        }
+                    }
                 } else {
                     link.droppedFrames += 1
                     link.metrics?.sentFailures.increment()
+                    if carriesSnapshot { shell.snapshotSendFinished(to: peer, sent: false) }
                 }
+            } else if carriesSnapshot {
+                // Not queued: a whole snapshot waiting for a connection would hold its memory for nothing; the
+                // core sends it again once the peer answers.
+                link.droppedFrames += 1
+                shell.snapshotSendFinished(to: peer, sent: false)
             } else {
                 enqueue(buffer, on: link)
             }

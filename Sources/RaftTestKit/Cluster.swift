@@ -194,6 +194,12 @@ public final class Cluster {
         return index
     }
 
+    /// The shell of `id` finished sending an InstallSnapshot to `peer` (see ``RaftNode/reportSnapshot(to:sent:)``).
+    public func reportSnapshot(on id: NodeID, to peer: NodeID, sent: Bool) {
+        _ = try? nodes[id]!.withRaft { raft in raft.reportSnapshot(to: peer, sent: sent) }
+        drain(id)
+    }
+
     public func reportLeaderConnectionClosed(on id: NodeID, by peer: NodeID) {
         _ = try? nodes[id]!.withRaft { raft in raft.reportLeaderConnectionClosed(by: peer) }
         drain(id)
