@@ -89,6 +89,9 @@ let package = Package(
             name: "raft-core-bench", dependencies: ["RaftCore", "CMallocCounter"], path: "Benchmarks/raft-core-bench"),
         // Allocation counter for the benchmark only: interposes malloc & co. in the process that links it.
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        .executableTarget(
+            name: "kv-memory-bench", dependencies: ["RaftKV", "RaftCore", "CMallocCounter"],
+            path: "Benchmarks/kv-memory-bench"),
         // Durable-append benchmark (group commit vs raw fsync rate, recovery time).
         .executableTarget(
             name: "raft-storage-bench", dependencies: ["RaftStorage", "RaftCore"],
@@ -98,6 +101,11 @@ let package = Package(
         .executableTarget(
             name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], path: "Tests/Fixtures/wal-crash-writer"
         ),
+        // Moves one large snapshot file through the transfer path and reports its peak memory: the bounded-memory
+        // test drives it, in a process of its own so that no other test's allocations count.
+        .executableTarget(
+            name: "snapshot-transfer-probe", dependencies: ["RaftStorage", "RaftCore"],
+            path: "Tests/Fixtures/snapshot-transfer-probe"),
         .testTarget(
             name: "RaftCoreTests", dependencies: ["RaftCore", "RaftTestKit", "RaftProcess"], exclude: ["Scenarios"]),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftText", "RaftCore"]),

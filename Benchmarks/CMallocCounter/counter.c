@@ -33,3 +33,10 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 unsigned long long malloc_counter_allocations(void) {
     return atomic_load_explicit(&allocations, memory_order_relaxed);
 }
+
+#include <malloc.h>
+
+unsigned long long malloc_counter_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (unsigned long long)info.uordblks + (unsigned long long)info.hblkhd;
+}

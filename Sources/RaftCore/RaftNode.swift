@@ -61,6 +61,9 @@ public struct RaftNode: Sendable {
     var failedReads: [ReadContext] = []
     var events: [RaftEvent] = []
     var snapshotToInstall: Snapshot?
+
+    /// The leader's snapshot that the next ``ready()`` hands out to install, if the core accepted one.
+    public var snapshotAwaitingInstall: SnapshotMetadata? { snapshotToInstall?.metadata }
     private var durableHardState: HardState
     private var readyCount: UInt64 = 0
     private var outstandingReady: UInt64?

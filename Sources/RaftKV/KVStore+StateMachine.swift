@@ -11,6 +11,16 @@ extension KVStore: StateMachine {
     public mutating func restore(fromSnapshot data: [UInt8]) throws {
         try restore(from: data)
     }
+
+    public func writeSnapshot(_ emit: ([UInt8]) throws -> Void) throws {
+        try writeSnapshot(pieceBytes: 1 << 20, emit)
+    }
+
+    public mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?)
+        throws
+    {
+        try restore(totalBytes: totalBytes, chunks: next)
+    }
 }
 
 extension KVCommand {

@@ -220,9 +220,21 @@ public struct KVStore: Sendable {
     /// the map's own order: sorting them cost more than the rest of the encoding, and restoring does not depend on
     /// order.
     public func snapshotData() -> [UInt8] {
-        var size = 64 + records.count * 48 + idempotencyTombstoneCount * 8
-        for (key, value) in values { size += key.count + value.count + 8 }
-        var w = ByteWriter(capacity: size)
+        var bytes: [UInt8] = []
+        let append: ([UInt8]) throws(Never) -> Void = { bytes.append(contentsOf: $0) }
+        writeSnapshot(pieceBytes: 1 << 20, append)
+        return bytes
+    }
+
+    /// The bytes of ``snapshotData()`` handed to `emit` in pieces of about `pieceBytes`, so that a snapshot of any
+    /// size is written holding one piece.
+    public func writeSnapshot<E: Error>(pieceBytes: Int = 1 << 20, _ emit: ([UInt8]) throws(E) -> Void) throws(E) {
+        var w = ByteWriter(capacity: pieceBytes + 1024)
+        func flush(_ w: inout ByteWriter) throws(E) {
+            guard w.bytes.count >= pieceBytes else { return }
+            try emit(w.bytes)
+            w = ByteWriter(capacity: pieceBytes + 1024)
+        }
         w.write(Self.snapshotVersion)
         w.write(appliedIndex.rawValue)
         w.write(appliedTerm.rawValue)
@@ -233,6 +245,7 @@ public struct KVStore: Sendable {
         for (key, value) in values {
             w.writeBlob(key)
             w.writeBlob(value)
+            try flush(&w)
         }
         w.write(UInt64(records.count))
         for key in recordOrder {
@@ -242,23 +255,45 @@ public struct KVStore: Sendable {
             w.write(record.term.rawValue)
             w.write(record.requestDigest)
             w.write(record.outcome.rawValue)
+            try flush(&w)
         }
         w.write(UInt64(tombstones.count))
         for generation in tombstones {
             w.write(generation.number)
             w.write(UInt64(generation.keyDigests.count))
-            for digest in generation.keyDigests { w.write(digest) }
+            for digest in generation.keyDigests {
+                w.write(digest)
+                try flush(&w)
+            }
         }
-        return w.bytes
+        if !w.bytes.isEmpty { try emit(w.bytes) }
     }
 
     /// Replaces the state with a snapshot's (windows included). Throws (leaving the store unchanged) if the bytes
     /// are malformed.
     public mutating func restore(from data: [UInt8]) throws(WireError) {
         var r = ByteReader(data)
+        do {
+            try restore(reading: &r)
+        } catch let error as WireError {
+            throw error
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    /// Replaces the state with a snapshot's read a chunk at a time from `next` (`totalBytes` in all), holding one
+    /// chunk beside the store being built. Throws, leaving the store unchanged, if the bytes are malformed or
+    /// `next` throws (a file whose checksum fails at its end).
+    public mutating func restore(totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?) throws {
+        var r = ChunkedByteReader(totalBytes: totalBytes, next: next)
+        try restore(reading: &r)
+    }
+
+    private mutating func restore(reading r: inout some SnapshotByteSource) throws {
         let version = try r.read(UInt8.self)
         guard version == 1 || version == Self.snapshotVersion else {
-            throw .invalid("snapshot format version \(version)")
+            throw WireError.invalid("snapshot format version \(version)")
         }
         var restored = KVStore(
             idempotencyRecordWindow: idempotencyRecordWindow, tombstoneGenerationLength: tombstoneGenerationLength,
@@ -272,20 +307,20 @@ public struct KVStore: Sendable {
             let length = try r.read(UInt64.self)
             let generations = try r.read(UInt64.self)
             guard Self.validWindows(window, length, generations) else {
-                throw .invalid("idempotency windows \(window), \(length) x \(generations)")
+                throw WireError.invalid("idempotency windows \(window), \(length) x \(generations)")
             }
             restored.idempotencyRecordWindow = window
             restored.tombstoneGenerationLength = length
             restored.tombstoneGenerations = Int(generations)
         }
         let valueCount = try r.read(UInt64.self)
-        guard valueCount <= UInt64(r.remaining / 8) else { throw .invalid("value count \(valueCount)") }
+        guard valueCount <= r.remainingBytes / 8 else { throw WireError.invalid("value count \(valueCount)") }
         for _ in 0..<valueCount {
             let key = try r.readBlob(limit: Int(UInt32.max), what: "key")
             restored.values[key] = try r.readBlob(limit: Int(UInt32.max), what: "value")
         }
         let recordCount = try r.read(UInt64.self)
-        guard recordCount <= UInt64(r.remaining / 29) else { throw .invalid("record count \(recordCount)") }
+        guard recordCount <= r.remainingBytes / 29 else { throw WireError.invalid("record count \(recordCount)") }
         var restoredRecords: [(key: String, record: Record)] = []
         restoredRecords.reserveCapacity(Int(recordCount))
         for _ in 0..<recordCount {
@@ -296,10 +331,10 @@ public struct KVStore: Sendable {
             if version == 1 { _ = try r.read(UInt64.self) }  // the proposer's timestamp
             let rawOutcome = try r.read(UInt8.self)
             guard let outcome = RecordedOutcome(rawValue: rawOutcome) else {
-                throw .invalid("record outcome \(rawOutcome)")
+                throw WireError.invalid("record outcome \(rawOutcome)")
             }
             guard index <= restored.appliedIndex, restored.records[key] == nil else {
-                throw .invalid("idempotency record for \(key) at \(index)")
+                throw WireError.invalid("idempotency record for \(key) at \(index)")
             }
             let record = Record(index: index, term: term, requestDigest: requestDigest, outcome: outcome)
             restored.records[key] = record
@@ -310,17 +345,19 @@ public struct KVStore: Sendable {
         }
         if version == Self.snapshotVersion {
             let generationCount = try r.read(UInt64.self)
-            guard generationCount <= UInt64(r.remaining / 16) else {
-                throw .invalid("tombstone generation count \(generationCount)")
+            guard generationCount <= r.remainingBytes / 16 else {
+                throw WireError.invalid("tombstone generation count \(generationCount)")
             }
             for _ in 0..<generationCount {
                 let number = try r.read(UInt64.self)
                 let digestCount = try r.read(UInt64.self)
-                guard digestCount <= UInt64(r.remaining / 8) else { throw .invalid("tombstone count \(digestCount)") }
+                guard digestCount <= r.remainingBytes / 8 else {
+                    throw WireError.invalid("tombstone count \(digestCount)")
+                }
                 var digests = Set<UInt64>(minimumCapacity: Int(digestCount))
                 for _ in 0..<digestCount { digests.insert(try r.read(UInt64.self)) }
                 guard restored.tombstones.last.map({ $0.number < number }) ?? true else {
-                    throw .invalid("tombstone generation \(number) out of order")
+                    throw WireError.invalid("tombstone generation \(number) out of order")
                 }
                 restored.tombstones.append(TombstoneGeneration(number: number, keyDigests: digests))
             }

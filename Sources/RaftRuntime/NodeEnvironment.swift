@@ -35,18 +35,27 @@ extension NodeEnvironment {
     public func applying(_ index: LogIndex, _ apply: () -> Void) { apply() }
 }
 
-/// The work of writing one snapshot file: independent of the runtime, so it can run on another thread.
+/// The work of writing one snapshot file: independent of the runtime, so it can run on another thread. It streams
+/// a copy of the state machine into the file piece by piece (``StateMachine/writeSnapshot(_:)``).
 public struct SnapshotJob: Sendable {
-    /// Produces the snapshot's bytes (from a copy of the state machine).
-    let encode: @Sendable () -> Snapshot
-    let write: @Sendable (Snapshot) throws -> Void
+    public let metadata: SnapshotMetadata
+    /// Writes the file, durably; returns the data's length.
+    let write: @Sendable () throws -> UInt64
 
-    /// Encodes and writes the snapshot file, durably; returns the snapshot or the error.
-    public func run() -> Result<Snapshot, any Error> {
-        Result {
-            let snapshot = encode()
-            try write(snapshot)
-            return snapshot
-        }
+    init(metadata: SnapshotMetadata, write: @escaping @Sendable () throws -> UInt64) {
+        self.metadata = metadata
+        self.write = write
     }
+
+    /// Encodes and writes the snapshot file, durably; returns what was written or the error.
+    public func run() -> Result<WrittenSnapshot, any Error> {
+        Result { WrittenSnapshot(metadata: metadata, dataBytes: try write()) }
+    }
+}
+
+/// A snapshot file a ``SnapshotJob`` wrote.
+public struct WrittenSnapshot: Sendable {
+    public var metadata: SnapshotMetadata
+    /// Length of the state machine's data in the file.
+    public var dataBytes: UInt64
 }

@@ -43,18 +43,17 @@ extension NodeRuntime {
         let fileSystem = storage.fileSystem
         let pause = options.snapshotSlicePauseMicroseconds
         environment.runSnapshotJob(
-            SnapshotJob(
-                encode: { Snapshot(metadata: metadata, data: machine.snapshotData()) },
-                write: { snapshot in
-                    try NodeStorage.writeSnapshotFile(
-                        snapshot, options: storageOptions, fileSystem: fileSystem,
-                        pauseBetweenSlicesMicroseconds: pause)
-                }))
+            SnapshotJob(metadata: metadata) {
+                try NodeStorage.writeSnapshotFile(
+                    metadata: metadata, options: storageOptions, fileSystem: fileSystem,
+                    pauseBetweenSlicesMicroseconds: pause
+                ) { emit in try machine.writeSnapshot(emit) }
+            })
         return true
     }
 
     /// The environment finished a ``SnapshotJob``: compact the log through it (on the loop).
-    public func snapshotWritten(_ result: Result<Snapshot, any Error>) {
+    public func snapshotWritten(_ result: Result<WrittenSnapshot, any Error>) {
         snapshotInProgress = false
         guard isServing else {
             answerSnapshotWaiters(.failure(.unavailable("the node stopped while taking a snapshot")))
@@ -72,15 +71,17 @@ extension NodeRuntime {
                 return
             }
             do {
-                try storage.saveSnapshot(snapshot)
+                // The file is in place: this only records it and compacts.
+                try storage.saveSnapshot(Snapshot(metadata: snapshot.metadata, data: []))
             } catch {
                 enterStorageFailure("snapshot failed: \(error)")
                 answerSnapshotWaiters(.failure(.storageFailed("\(error)")))
                 return
             }
-            raft.compact(snapshot)
+            // The core keeps the metadata only; the environment sends the file (see `snapshotFilePath(for:)`).
+            raft.compact(Snapshot(metadata: snapshot.metadata, data: []))
             lastSnapshotIndex = index
-            lastSnapshotBytes = snapshot.data.count
+            lastSnapshotBytes = Int(clamping: snapshot.dataBytes)
             appliedBytesSinceSnapshot = 0
             environment?.eventOccurred(.logCompacted(through: index), term: raft.currentTerm)
             answerSnapshotWaiters(.success(index))

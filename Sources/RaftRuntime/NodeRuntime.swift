@@ -84,16 +84,18 @@ public final class NodeRuntime<Machine: StateMachine> {
         self.environment = environment
         let state = storage.recovery.state
         var machine = emptyStateMachine
+        var snapshotBytes = 0
         if let snapshot = state.snapshot {
             do {
-                try machine.restore(fromSnapshot: snapshot.data)
+                // Streamed from the file: recovery verified it and kept only its metadata.
+                snapshotBytes = try Self.restore(&machine, from: storage, snapshot.metadata)
             } catch {
                 throw RuntimeStartupError.snapshotDoesNotDecode(index: snapshot.metadata.index, reason: "\(error)")
             }
         }
         stateMachine = machine
         lastSnapshotIndex = state.snapshot?.metadata.index ?? .zero
-        lastSnapshotBytes = state.snapshot?.data.count ?? 0
+        lastSnapshotBytes = snapshotBytes
         raft = RaftNode(config: options.raft, restoring: state)
         // The core and the state machine have what recovery found: the storage's extra copy would otherwise pin
         // the recovered entries and snapshot bytes for the life of the process, even after compaction.
@@ -134,6 +136,30 @@ public final class NodeRuntime<Machine: StateMachine> {
             }
         }
         raft.step(message)
+    }
+
+    /// An InstallSnapshot whose file the environment already received and installed in the data directory with
+    /// ``NodeStorage/makeSnapshotStager()`` (the message's snapshot carries the metadata only). Stepped like
+    /// ``receive(_:)``; when the core does not take the snapshot (it is stale), the file is deleted again.
+    public func receiveStagedSnapshot(_ message: Message) {
+        guard case .installSnapshot(let snapshot) = message.body else { return receive(message) }
+        receive(message)
+        if raft.snapshotAwaitingInstall != snapshot.metadata && !snapshotInProgress {
+            storage.discardStagedSnapshot(snapshot.metadata)
+        }
+    }
+
+    /// The path of the snapshot file an InstallSnapshot for `metadata` sends (for the environment to stream).
+    public func snapshotFilePath(for metadata: SnapshotMetadata) -> String {
+        storage.snapshotPath(for: metadata)
+    }
+
+    /// Restores `machine` from the snapshot file for `metadata`, a chunk at a time; returns the data's length.
+    static func restore(_ machine: inout Machine, from storage: NodeStorage, _ metadata: SnapshotMetadata) throws -> Int
+    {
+        guard let reader = try storage.snapshotDataReader(for: metadata) else { return 0 }
+        try machine.restore(fromSnapshotOf: reader.dataLengthBytes) { try reader.nextChunk() }
+        return Int(clamping: reader.dataLengthBytes)
     }
 
     /// The connection to the leader `peer` was closed by the other side and a reconnect failed: campaign now.
@@ -234,9 +260,10 @@ public final class NodeRuntime<Machine: StateMachine> {
             send(ready.messages(after: work.markDurable()))
             if let snapshot = work.snapshot {
                 do {
-                    try stateMachine.restore(fromSnapshot: snapshot.data)
+                    // The file is in place (a transfer staged it, or `save` wrote it from `data`): restore from it
+                    // a chunk at a time.
+                    lastSnapshotBytes = try Self.restore(&stateMachine, from: storage, snapshot.metadata)
                     lastSnapshotIndex = snapshot.metadata.index
-                    lastSnapshotBytes = snapshot.data.count
                     appliedBytesSinceSnapshot = 0
                 } catch {
                     enterStorageFailure(

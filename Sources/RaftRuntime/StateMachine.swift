@@ -38,7 +38,8 @@ public struct Applied<Output: Sendable>: Sendable {
 /// - ``apply(committed:)`` is called for every committed entry, no-ops included, in index order, and advances
 ///   ``appliedIndex`` to that entry's index (and ``appliedTerm`` to its term).
 /// - ``snapshotData()`` captures the whole state, ``appliedIndex`` included, and ``restore(fromSnapshot:)`` of those
-///   bytes yields an equal state on any replica. A snapshot is taken off the runtime's loop from a copy of the
+///   bytes yields an equal state on any replica; ``writeSnapshot(_:)`` and ``restore(fromSnapshotOf:chunks:)`` are
+///   the same in pieces. A snapshot is taken off the runtime's loop from a copy of the
 ///   value, so a copy must be cheap (copy-on-write) and independent of the original.
 public protocol StateMachine: Sendable {
     /// What a command returns to the client that proposed it.
@@ -56,4 +57,30 @@ public protocol StateMachine: Sendable {
 
     /// Replaces the state with a snapshot's. Throws, leaving the state unchanged, if the bytes do not decode.
     mutating func restore(fromSnapshot data: [UInt8]) throws
+
+    /// Hands the bytes of ``snapshotData()`` to `emit` in pieces. The runtime writes snapshot files through this, so
+    /// a state machine with a large state should implement it and never hold its whole encoding; the default
+    /// emits ``snapshotData()`` as one piece.
+    func writeSnapshot(_ emit: ([UInt8]) throws -> Void) throws
+
+    /// Replaces the state with a snapshot's whose bytes `next` hands out a chunk at a time (`totalBytes` in all,
+    /// then nil). The runtime restores from files through this; `next` verifies the file's checksum at the end and
+    /// throws if it fails, so the state must stay unchanged until `next` returned nil. The default gathers the
+    /// chunks and calls ``restore(fromSnapshot:)``.
+    mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?) throws
+}
+
+extension StateMachine {
+    public func writeSnapshot(_ emit: ([UInt8]) throws -> Void) throws {
+        try emit(snapshotData())
+    }
+
+    public mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?)
+        throws
+    {
+        var data: [UInt8] = []
+        data.reserveCapacity(Int(clamping: totalBytes))
+        while let chunk = try next() { data.append(contentsOf: chunk) }
+        try restore(fromSnapshot: data)
+    }
 }

@@ -213,6 +213,19 @@ final class NodeShell: @unchecked Sendable {
         }
     }
 
+    /// An InstallSnapshot whose file a ``SnapshotReceiver`` installed in the data directory.
+    func receiveStagedSnapshot(_ message: Message) {
+        loop.execute {
+            self.runtime.receiveStagedSnapshot(message)
+            self.scheduleFlush()
+        }
+    }
+
+    /// Where the snapshot file for `metadata` is (for sending it). On the loop.
+    func snapshotFilePath(for metadata: SnapshotMetadata) -> String {
+        runtime.snapshotFilePath(for: metadata)
+    }
+
     /// The connection to `peer` was closed by the other side and an immediate reconnect failed.
     func peerConnectionLost(_ peer: NodeID) {
         loop.execute {
@@ -494,7 +507,7 @@ extension NodeShell: NodeEnvironment {
                 if case .success(let snapshot) = result {
                     self.logger.info(
                         "snapshot taken",
-                        metadata: ["index": "\(snapshot.metadata.index)", "bytes": "\(snapshot.data.count)"])
+                        metadata: ["index": "\(snapshot.metadata.index)", "bytes": "\(snapshot.dataBytes)"])
                 }
                 self.runtime.snapshotWritten(result)
             }

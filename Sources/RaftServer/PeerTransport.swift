@@ -50,11 +50,8 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
     let shell: NodeShell
     let logger: Logger
     private var peer: NodeID?
-    /// The snapshot being reassembled from chunks on this connection.
-    private var assembly: SnapshotChunk?
-
-    /// The largest snapshot accepted from a peer: the bound on one connection's reassembly memory.
-    static let maxSnapshotBytes: UInt64 = 4 << 30
+    /// Stages this connection's snapshot transfers on disk (made at the first chunk).
+    private var snapshots: SnapshotReceiver?
 
     init(shell: NodeShell, logger: Logger) {
         self.shell = shell
@@ -93,7 +90,10 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
                 refuse(context, "snapshot chunk \(chunk.from)->\(chunk.to) on the connection from \(peer)")
                 return
             }
-            reassemble(chunk)
+            if snapshots == nil {
+                snapshots = SnapshotReceiver(shell: shell, logger: logger, eventLoop: context.eventLoop)
+            }
+            snapshots!.receive(chunk, channel: context.channel)
         case (.health(let health), let peer?):
             guard health.from == peer, health.to == shell.config.nodeID else {
                 refuse(context, "health report \(health.from)->\(health.to) on the connection from \(peer)")
@@ -113,40 +113,9 @@ final class PeerInboundHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Appends a chunk to the transfer in progress; a complete transfer whose checksum matches goes to the core as
-    /// one InstallSnapshot. Anything out of order abandons the transfer (the leader sends it again).
-    private func reassemble(_ chunk: SnapshotChunk) {
-        if chunk.offsetBytes == 0 {
-            guard chunk.totalBytes <= Self.maxSnapshotBytes else {
-                logger.warning("refused a snapshot of \(chunk.totalBytes) bytes from \(chunk.from): over the limit")
-                assembly = nil
-                return
-            }
-            var first = chunk
-            first.bytes.reserveCapacity(Int(min(chunk.totalBytes, 256 << 20)))
-            assembly = first
-        } else {
-            guard let current = assembly, current.metadata == chunk.metadata, current.term == chunk.term,
-                current.totalBytes == chunk.totalBytes, current.checksum == chunk.checksum,
-                UInt64(current.bytes.count) == chunk.offsetBytes
-            else {
-                logger.warning(
-                    "snapshot chunk at \(chunk.offsetBytes) from \(chunk.from) out of order; transfer dropped")
-                assembly = nil
-                return
-            }
-            assembly!.bytes.append(contentsOf: chunk.bytes)
-        }
-        guard let complete = assembly, UInt64(complete.bytes.count) == complete.totalBytes else { return }
-        assembly = nil
-        guard CRC32C.checksum(complete.bytes) == complete.checksum else {
-            logger.warning("snapshot at \(complete.metadata.index) from \(complete.from) failed its checksum; dropped")
-            return
-        }
-        shell.receive(
-            Message(
-                from: complete.from, to: complete.to, term: complete.term,
-                body: .installSnapshot(Snapshot(metadata: complete.metadata, data: complete.bytes))))
+    func channelInactive(context: ChannelHandlerContext) {
+        snapshots?.abandon("the connection closed")
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -206,6 +175,8 @@ final class PeerTransport: @unchecked Sendable {
         var closedByPeer = false
         var everConnected = false
         var droppedFrames = 0
+        /// The snapshot transfer in progress to this peer (one at a time).
+        var snapshot: SnapshotSender?
         let metrics: NodeMetrics.PeerInstruments?
 
         init(peer: NodeID, address: HostPort, metrics: NodeMetrics.PeerInstruments?) {
@@ -260,6 +231,7 @@ final class PeerTransport: @unchecked Sendable {
         guard let link = links[peer] else { return }
         link.queue.removeAll()
         link.queuedBytes = 0
+        link.snapshot?.cancel("\(peer) left the membership")
         link.channel?.close(promise: nil)
     }
 
@@ -271,52 +243,64 @@ final class PeerTransport: @unchecked Sendable {
     func send(_ messages: [Message]) {
         guard !messages.isEmpty, !closed else { return }
         var buffers: [NodeID: ByteBuffer] = [:]
-        var snapshotPeers: Set<NodeID> = []
         for message in messages {
-            guard links[message.to] != nil else {
+            guard let link = links[message.to] else {
                 if case .installSnapshot = message.body { shell.snapshotSendFinished(to: message.to, sent: false) }
                 continue
             }
             if case .installSnapshot(let snapshot) = message.body {
-                snapshotPeers.insert(message.to)
-                if snapshot.data.count > Self.snapshotChunkBytes {
-                    appendChunks(of: snapshot, message, to: &buffers[message.to, default: ByteBuffer()])
-                    continue
-                }
+                // After this message's frames (none yet in this batch) come the file's chunks.
+                if let buffer = buffers.removeValue(forKey: message.to) { write(buffer, on: link) }
+                startSnapshot(snapshot.metadata, message, on: link)
+                continue
             }
             let frame = codec.encode(.message(message))
             buffers[message.to, default: ByteBuffer()].writeBytes(frame)
         }
-        for (peer, buffer) in buffers {
-            let link = links[peer]!
-            let carriesSnapshot = snapshotPeers.contains(peer)
-            if let channel = link.channel {
-                if channel.isWritable {
-                    link.metrics?.sentBytes.increment(by: buffer.readableBytes)
-                    // The core waits for a snapshot's send to finish before it would send it again: report it.
-                    let promise = carriesSnapshot ? channel.eventLoop.makePromise(of: Void.self) : nil
-                    channel.writeAndFlush(buffer, promise: promise)
-                    promise?.futureResult.whenComplete { [shell] result in
-                        if case .success = result {
-                            shell.snapshotSendFinished(to: peer, sent: true)
-                        } else {
-                            shell.snapshotSendFinished(to: peer, sent: false)
-                        }
-                    }
-                } else {
-                    link.droppedFrames += 1
-                    link.metrics?.sentFailures.increment()
-                    if carriesSnapshot { shell.snapshotSendFinished(to: peer, sent: false) }
-                }
-            } else if carriesSnapshot {
-                // Not queued: a whole snapshot waiting for a connection would hold its memory for nothing; the
-                // core sends it again once the peer answers.
-                link.droppedFrames += 1
-                shell.snapshotSendFinished(to: peer, sent: false)
+        for (peer, buffer) in buffers { write(buffer, on: links[peer]!) }
+    }
+
+    private func write(_ buffer: ByteBuffer, on link: Link) {
+        if let channel = link.channel {
+            if channel.isWritable {
+                link.metrics?.sentBytes.increment(by: buffer.readableBytes)
+                channel.writeAndFlush(buffer, promise: nil)
             } else {
-                enqueue(buffer, on: link)
+                link.droppedFrames += 1
+                link.metrics?.sentFailures.increment()
             }
+        } else {
+            enqueue(buffer, on: link)
         }
+    }
+
+    /// Streams the snapshot file for `metadata` to the peer (``SnapshotSender``). Not queued while disconnected:
+    /// the core sends it again once the peer answers. One transfer per peer: while one is in progress the core
+    /// is still waiting for its report, and a second send is ignored.
+    private func startSnapshot(_ metadata: SnapshotMetadata, _ message: Message, on link: Link) {
+        if let current = link.snapshot, !current.finished { return }
+        guard let channel = link.channel, channel.isWritable else {
+            link.droppedFrames += 1
+            shell.snapshotSendFinished(to: link.peer, sent: false)
+            return
+        }
+        let reader: SnapshotChunkReader
+        do {
+            reader = try SnapshotChunkReader(
+                path: shell.snapshotFilePath(for: metadata), chunkSizeBytes: Self.snapshotChunkBytes)
+        } catch {
+            logger.warning("cannot send the snapshot at \(metadata.index) to \(link.peer): \(error)")
+            shell.snapshotSendFinished(to: link.peer, sent: false)
+            return
+        }
+        let sender = SnapshotSender(
+            message: message, metadata: metadata, reader: reader, channel: channel, codec: codec, shell: shell
+        ) { [weak link] sender in
+            link?.metrics?.sentBytes.increment(by: sender.sentBytes)
+            if link?.snapshot === sender { link?.snapshot = nil }
+        }
+        link.snapshot = sender
+        sender.pump()
     }
 
     /// Sends a round-trip probe (request or reply), best effort like health reports. Called on the shell's loop.
@@ -342,23 +326,8 @@ final class PeerTransport: @unchecked Sendable {
         }
     }
 
-    /// Snapshots larger than this travel as a sequence of chunk frames, so no frame nears the decoder's limit.
+    /// Snapshot files travel in chunk frames of this size, read from disk one at a time.
     static let snapshotChunkBytes = 1 << 20
-
-    private func appendChunks(of snapshot: Snapshot, _ message: Message, to buffer: inout ByteBuffer) {
-        let checksum = CRC32C.checksum(snapshot.data)
-        let total = snapshot.data.count
-        var offset = 0
-        while offset < total {
-            let end = min(total, offset + Self.snapshotChunkBytes)
-            let chunk = SnapshotChunk(
-                from: message.from, to: message.to, term: message.term, metadata: snapshot.metadata,
-                totalBytes: UInt64(total), offsetBytes: UInt64(offset), checksum: checksum,
-                bytes: Array(snapshot.data[offset..<end]))
-            buffer.writeBytes(codec.encode(.snapshotChunk(chunk)))
-            offset = end
-        }
-    }
 
     private func enqueue(_ buffer: ByteBuffer, on link: Link) {
         link.queue.append(buffer)

@@ -200,6 +200,27 @@ public final class NodeStorage {
             path: path, chunkSizeBytes: options.snapshotChunkSizeBytes, fileSystem: fileSystem)
     }
 
+    /// The path of the snapshot file for `metadata` in this node's data directory (it may not exist).
+    public func snapshotPath(for metadata: SnapshotMetadata) -> String {
+        joinPath(options.directory, SnapshotFormat.fileName(index: metadata.index, term: metadata.term))
+    }
+
+    /// A verifying chunked reader of the data of the snapshot file for `metadata` (the newest one by default),
+    /// for restoring a state machine without holding the whole snapshot; nil without a snapshot.
+    public func snapshotDataReader(for metadata: SnapshotMetadata? = nil) throws -> SnapshotDataReader? {
+        guard let metadata = metadata ?? snapshotMetadata else { return nil }
+        return try SnapshotDataReader(
+            path: snapshotPath(for: metadata), clusterID: options.clusterID,
+            chunkSizeBytes: options.snapshotChunkSizeBytes, fileSystem: fileSystem)
+    }
+
+    /// Deletes a snapshot file a transfer installed that the core then did not take (it was stale): never the
+    /// file of the stored snapshot or an older one (compaction sees to those).
+    public func discardStagedSnapshot(_ metadata: SnapshotMetadata) {
+        guard metadata.index > snapshotIndex else { return }
+        try? fileSystem.removeFile(at: snapshotPath(for: metadata))
+    }
+
     /// A stager receiving a snapshot from the leader into this node's data directory.
     public func makeSnapshotStager() throws -> SnapshotStager {
         try SnapshotStager(
@@ -422,33 +443,89 @@ public final class NodeStorage {
         _ snapshot: Snapshot, options: StorageOptions, fileSystem: any FileSystem,
         pauseBetweenSlicesMicroseconds: UInt32 = 0
     ) throws {
+        try writeSnapshotFile(
+            metadata: snapshot.metadata, options: options, fileSystem: fileSystem,
+            pauseBetweenSlicesMicroseconds: pauseBetweenSlicesMicroseconds
+        ) { emit in try emit(snapshot.data) }
+    }
+
+    /// Writes a snapshot file whose data `produce` hands over in pieces (to the `emit` it is given), so the whole
+    /// state never has to be one array: memory is bounded by the largest piece. Returns the data's length.
+    ///
+    /// The header's length field and the checksum are known only at the end: the length is patched in, then the
+    /// file is read back (from the page cache) for the checksum. Atomic like the other form: temporary file, sync,
+    /// rename, directory sync. If the file already exists (a transfer installed it), nothing is written.
+    @discardableResult
+    public static func writeSnapshotFile(
+        metadata: SnapshotMetadata, options: StorageOptions, fileSystem: any FileSystem,
+        pauseBetweenSlicesMicroseconds: UInt32 = 0,
+        data produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void
+    ) throws -> UInt64 {
         let syncs = options.syncPolicy == .always
-        let name = SnapshotFormat.fileName(index: snapshot.metadata.index, term: snapshot.metadata.term)
+        let name = SnapshotFormat.fileName(index: metadata.index, term: metadata.term)
         let path = joinPath(options.directory, name)
         // A transfer installed through SnapshotStager is already in place and verified.
-        if fileSystem.fileExists(at: path) { return }
+        if fileSystem.fileExists(at: path) {
+            return try SnapshotDataReader(
+                path: path, clusterID: options.clusterID, fileSystem: fileSystem
+            ).dataLengthBytes
+        }
         let temporaryPath = path + ".tmp"
         let file = try fileSystem.open(temporaryPath, options: .createOrTruncate)
+        let dataLength: UInt64
         do {
-            let bytes = SnapshotFormat.encode(snapshot, clusterID: options.clusterID)
+            let header = SnapshotFormat.encodeHeader(metadata, clusterID: options.clusterID, dataLengthBytes: 0)
+            try fileSystem.write(file, at: 0, bytes: header)
+            var offset = UInt64(header.count)
+            var unsynced = 0
             // Written and synced a piece at a time: on ext4 a WAL fdatasync waits for the journal, and the journal
             // for every dirty block it orders, so one large unsynced write would stall the log's small syncs.
-            var offset = 0
-            while offset < bytes.count {
-                let end = min(bytes.count, offset + snapshotWriteSliceBytes)
-                try fileSystem.write(file, at: UInt64(offset), bytes: Array(bytes[offset..<end]))
-                if syncs { try fileSystem.syncData(file) }
-                offset = end
-                if pauseBetweenSlicesMicroseconds > 0 && offset < bytes.count { usleep(pauseBetweenSlicesMicroseconds) }
+            try produce { piece in
+                var start = 0
+                while start < piece.count {
+                    let end = min(piece.count, start + snapshotWriteSliceBytes - unsynced)
+                    try piece.withUnsafeBytes { raw in
+                        try fileSystem.write(
+                            file, at: offset, bytes: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                    }
+                    offset += UInt64(end - start)
+                    unsynced += end - start
+                    start = end
+                    if unsynced >= snapshotWriteSliceBytes {
+                        unsynced = 0
+                        if syncs { try fileSystem.syncData(file) }
+                        if pauseBetweenSlicesMicroseconds > 0 { usleep(pauseBetweenSlicesMicroseconds) }
+                    }
+                }
             }
+            dataLength = offset - UInt64(header.count)
+            var length: [UInt8] = []
+            length.appendLittleEndian(dataLength)
+            try fileSystem.write(file, at: UInt64(header.count - 8), bytes: length)
+            var crc: UInt32 = 0
+            var readOffset: UInt64 = 0
+            while readOffset < offset {
+                let count = Int(min(UInt64(snapshotWriteSliceBytes), offset - readOffset))
+                let bytes = try fileSystem.read(file, at: readOffset, count: count)
+                guard bytes.count == count else {
+                    throw StorageError.snapshotTransfer(reason: "\(temporaryPath) shrank while being written")
+                }
+                crc = bytes.withUnsafeBytes { CRC32C.update(crc, $0) }
+                readOffset += UInt64(count)
+            }
+            var trailer: [UInt8] = []
+            trailer.appendLittleEndian(crc)
+            try fileSystem.write(file, at: offset, bytes: trailer)
             if syncs { try fileSystem.sync(file) }
         } catch {
             fileSystem.close(file)
+            try? fileSystem.removeFile(at: temporaryPath)
             throw error
         }
         fileSystem.close(file)
         try fileSystem.rename(from: temporaryPath, to: path)
         if syncs { try fileSystem.syncDirectory(at: options.directory) }
+        return dataLength
     }
 
     /// Deletes the oldest segments whose every entry the durable snapshot covers (never the active one), and
@@ -508,8 +585,12 @@ private struct Recovery {
             .sorted { $0.1 > $1.1 }
         if let newest = snapshots.first {
             // A damaged newest snapshot is an error, not a fallback: the log before it may already be gone.
-            snapshot = try NodeStorage.loadSnapshot(
-                path: joinPath(directory, newest.0), options: options, fileSystem: fileSystem)
+            // Verified a chunk at a time and not kept: the state machine restores from the file the same way.
+            let reader = try SnapshotDataReader(
+                path: joinPath(directory, newest.0), clusterID: options.clusterID,
+                chunkSizeBytes: options.snapshotChunkSizeBytes, fileSystem: fileSystem)
+            try reader.verifyRest()
+            snapshot = Snapshot(metadata: reader.metadata, data: [])
         }
         liveLastIndex = snapshotIndex
         termAtSnapshotIndex = nil

@@ -31,6 +31,9 @@ public enum RecoveryRepair: Sendable, Hashable, CustomStringConvertible {
 
 /// What ``NodeStorage`` found on open: the durable state to hand to the consensus core, and the repairs made.
 public struct RecoveryReport: Sendable {
+    /// The recovered hard state and log. Its snapshot carries the metadata only (empty `data`): recovery verifies
+    /// the snapshot file a chunk at a time and keeps none of it. Read the bytes with
+    /// ``NodeStorage/snapshotDataReader(for:)`` (in chunks) or ``NodeStorage/loadNewestSnapshot()`` (whole).
     public var state: PersistentState
     public var repairs: [RecoveryRepair]
     public var segmentCount: Int

@@ -33,10 +33,22 @@ enum SnapshotFormat {
     }
 
     static func encode(_ snapshot: Snapshot, clusterID: ClusterID) -> [UInt8] {
-        let metadata = snapshot.metadata
+        var bytes = encodeHeader(
+            snapshot.metadata, clusterID: clusterID, dataLengthBytes: UInt64(snapshot.data.count),
+            reservingForData: snapshot.data.count)
+        bytes.append(contentsOf: snapshot.data)
+        bytes.appendLittleEndian(CRC32C.checksum(bytes))
+        return bytes
+    }
+
+    /// Everything before the data: magic, version, ids, membership and the data length (its last 8 bytes).
+    static func encodeHeader(
+        _ metadata: SnapshotMetadata, clusterID: ClusterID, dataLengthBytes: UInt64, reservingForData: Int = 0
+    ) -> [UInt8] {
         var bytes = magic
         bytes.reserveCapacity(
-            fixedHeaderBytes + 8 * (metadata.voters.count + metadata.learners.count) + 16 + snapshot.data.count)
+            fixedHeaderBytes + 8 * (metadata.voters.count + metadata.learners.count) + 16 + metadata.context.count
+                + reservingForData)
         let version2 = !metadata.learners.isEmpty || !metadata.context.isEmpty
         bytes.appendLittleEndian(version2 ? UInt32(2) : UInt32(1))
         bytes.appendLittleEndian(UInt32(metadata.voters.count))
@@ -50,11 +62,12 @@ enum SnapshotFormat {
             bytes.appendLittleEndian(UInt32(metadata.context.count))
             bytes.append(contentsOf: metadata.context)
         }
-        bytes.appendLittleEndian(UInt64(snapshot.data.count))
-        bytes.append(contentsOf: snapshot.data)
-        bytes.appendLittleEndian(CRC32C.checksum(bytes))
+        bytes.appendLittleEndian(dataLengthBytes)
         return bytes
     }
+
+    /// The most bytes a header can take (every list and the context at their limits).
+    static let maxHeaderBytes = fixedHeaderBytes + 16 * maxVoterCount + 16 + (1 << 20)
 
     struct Header {
         var clusterID: ClusterID

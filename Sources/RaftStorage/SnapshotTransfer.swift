@@ -53,8 +53,8 @@ public final class SnapshotChunkReader {
 /// Receives a snapshot file chunk by chunk on a follower, into a temporary file in the data directory, and
 /// installs it under its final name only after the whole file verified (checksum, cluster id, length).
 ///
-/// One transfer at a time per data directory: the temporary file has a fixed name, and starting a new stager
-/// discards an unfinished transfer.
+/// Each transfer stages into its own temporary file (`temporaryName`; give concurrent transfers distinct names).
+/// Two transfers of the same snapshot both end in the same verified file, so a race between them is harmless.
 ///
 /// Invariants: chunks must arrive in order without gaps (``receive(offsetBytes:bytes:)`` checks the offset); at
 /// most one chunk is held in memory; an unverified file never carries a snapshot name, and recovery deletes
@@ -72,17 +72,24 @@ public final class SnapshotStager {
     private var runningCRC: UInt32 = 0
     private var heldBack: [UInt8] = []
 
-    static let temporaryName = "incoming-snapshot.tmp"
+    public static let temporaryName = "incoming-snapshot.tmp"
 
+    /// Bytes written between two data syncs of the temporary file, so that a large transfer never leaves a long
+    /// backlog of dirty pages for one final sync (on ext4 that backlog would stall the log's own small syncs).
+    static let syncEveryBytes: UInt64 = 4 << 20
+    private var unsyncedBytes: UInt64 = 0
+
+    /// `temporaryName` must end in `.tmp` (recovery deletes such files: what a crash interrupted).
     public init(
         directory: String, clusterID: ClusterID, syncPolicy: SyncPolicy = .always,
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem = PosixFileSystem(), temporaryName: String = SnapshotStager.temporaryName
     ) throws {
+        precondition(temporaryName.hasSuffix(".tmp"), "a staging file's name must end in .tmp")
         self.directory = directory
         self.clusterID = clusterID
         self.syncPolicy = syncPolicy
         self.fileSystem = fileSystem
-        temporaryPath = joinPath(directory, Self.temporaryName)
+        temporaryPath = joinPath(directory, temporaryName)
         do {
             file = try fileSystem.open(temporaryPath, options: .createOrTruncate)
         } catch {
@@ -108,6 +115,15 @@ public final class SnapshotStager {
             throw StorageError.io(error)
         }
         receivedBytes += UInt64(bytes.count)
+        unsyncedBytes += UInt64(bytes.count)
+        if syncPolicy == .always && unsyncedBytes >= Self.syncEveryBytes {
+            unsyncedBytes = 0
+            do {
+                try fileSystem.syncData(file)
+            } catch {
+                throw StorageError.io(error)
+            }
+        }
         heldBack.append(contentsOf: bytes)
         if heldBack.count > 4 {
             let checkedCount = heldBack.count - 4

@@ -57,6 +57,16 @@ public final class DurableBackend: @unchecked Sendable {
         let reopened = Self.open(options, fileSystem)
         storage = reopened
         recoveries += 1
-        return reopened.recovery.state
+        // Recovery keeps only the snapshot's metadata; this core-level simulation hands snapshots around as bytes.
+        var state = reopened.recovery.state
+        if state.snapshot != nil {
+            do {
+                state.snapshot = try reopened.loadNewestSnapshot()
+            } catch {
+                preconditionFailure(
+                    "durable backend of \(options.nodeID): the recovered snapshot does not load: \(error)")
+            }
+        }
+        return state
     }
 }

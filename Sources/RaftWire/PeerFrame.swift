@@ -1,6 +1,7 @@
 import RaftCore
 
-/// One frame of the peer protocol (version 2: snapshot metadata carries the learners too).
+/// One frame of the peer protocol (version 2: snapshot metadata carries the learners too; version 3: snapshot
+/// chunks carry the snapshot file, see ``SnapshotChunk``).
 ///
 /// On the wire every frame is `length: UInt32` (big-endian, counting the bytes after it) followed by a type
 /// byte and the payload; integers are big-endian. A connection opens with a ``Handshake`` in each direction;
@@ -71,8 +72,11 @@ public struct NodeHealth: Sendable, Hashable {
     }
 }
 
-/// A piece of a snapshot in transfer. Invariants: pieces of one transfer share `metadata`, `totalBytes` and
-/// `checksum`; `offsetBytes` of each is the sum of the lengths before it; the last ends at `totalBytes`.
+/// A piece of a snapshot file in transfer: since protocol version 3 the bytes are the sender's snapshot file
+/// itself (header, data and checksum trailer), streamed from its disk and staged on the receiver's, which verifies
+/// the trailer before installing. Invariants: pieces of one transfer share `metadata`, `totalBytes` and `checksum`
+/// (0: the file carries its own); `offsetBytes` of each is the sum of the lengths before it; the last ends at
+/// `totalBytes`.
 public struct SnapshotChunk: Sendable, Hashable {
     public var from: NodeID
     public var to: NodeID
@@ -80,7 +84,7 @@ public struct SnapshotChunk: Sendable, Hashable {
     public var metadata: SnapshotMetadata
     public var totalBytes: UInt64
     public var offsetBytes: UInt64
-    /// CRC-32C of the whole snapshot's data.
+    /// Unused since version 3 (sent as 0): the file's own trailer is checked.
     public var checksum: UInt32
     public var bytes: [UInt8]
 
@@ -106,7 +110,7 @@ public struct SnapshotChunk: Sendable, Hashable {
 /// misaddressed connections never reach the core.
 public struct Handshake: Sendable, Hashable {
     public static let magic: [UInt8] = Array("RAFT".utf8)
-    public static let currentVersion: UInt16 = 2
+    public static let currentVersion: UInt16 = 3
 
     public var version: UInt16
     public var clusterID: ClusterID

@@ -14,28 +14,33 @@ func crashWriterPayload(writer: Int, sequence: Int, payloadBytes: Int) -> [UInt8
 
 /// Finds the `wal-crash-writer` executable that `swift test` built next to the test bundle.
 func crashWriterExecutable(filePath: String = #filePath) throws -> String {
+    try fixtureExecutable("wal-crash-writer", filePath: filePath)
+}
+
+/// Finds the test fixture executable `name` that `swift test` built next to the test bundle.
+func fixtureExecutable(_ name: String, filePath: String = #filePath) throws -> String {
     var candidates: [String] = []
     // The test runner lives in the build products directory (…/debug/<package>PackageTests.xctest).
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var directory = runner.deletingLastPathComponent()
     for _ in 0..<4 {
-        candidates.append(directory.appendingPathComponent("wal-crash-writer").path)
+        candidates.append(directory.appendingPathComponent(name).path)
         directory = directory.deletingLastPathComponent()
     }
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("wal-crash-writer").path)
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path)
     // Fallback: the package's default build directory, found from this source file.
     let packageRoot = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    candidates.append(packageRoot.appendingPathComponent(".build/debug/wal-crash-writer").path)
+    candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)").path)
     if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
-    throw CrashWriterNotBuilt(searched: candidates)
+    throw FixtureNotBuilt(name: name, searched: candidates)
 }
 
-struct CrashWriterNotBuilt: Error, CustomStringConvertible {
+struct FixtureNotBuilt: Error, CustomStringConvertible {
+    var name: String
     var searched: [String]
     var description: String {
-        "wal-crash-writer is not built (run `swift build --product wal-crash-writer`); searched: "
-            + searched.joined(separator: ", ")
+        "\(name) is not built (run `swift build --product \(name)`); searched: " + searched.joined(separator: ", ")
     }
 }
 

@@ -2,4 +2,6 @@
 #define CMALLOCCOUNTER_H
 /// Number of heap allocations (malloc, calloc, realloc, aligned variants) made by this process so far.
 unsigned long long malloc_counter_allocations(void);
+/// Heap bytes currently allocated (mallinfo2: in-use arena bytes plus mmapped blocks).
+unsigned long long malloc_counter_bytes_in_use(void);
 #endif

@@ -89,4 +89,15 @@ public struct CheckedKVStore: StateMachine {
     public mutating func restore(fromSnapshot data: [UInt8]) throws {
         try store.restore(fromSnapshot: data)
     }
+
+    /// Small pieces, so the simulation's snapshots cross many piece boundaries, as a large state does in raftd.
+    public func writeSnapshot(_ emit: ([UInt8]) throws -> Void) throws {
+        try store.writeSnapshot(pieceBytes: 256, emit)
+    }
+
+    public mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?)
+        throws
+    {
+        try store.restore(fromSnapshotOf: totalBytes, chunks: next)
+    }
 }

@@ -40,6 +40,9 @@ public final class NodeSimulation {
         var deliverAt: Int
         var sequence: Int
         var message: Message
+        /// An InstallSnapshot's file, read from the sender's disk when it was sent (the core's snapshot carries
+        /// metadata only, as in raftd, whose transport streams the file).
+        var snapshotFile: [UInt8]?
     }
     private var inFlight: [InFlight] = []
     private var messageSequence = 0
@@ -376,17 +379,29 @@ public final class NodeSimulation {
 
     // MARK: - Network
 
-    func transmit(_ messages: [Message]) {
+    func transmit(_ messages: [Message], from sender: SimulatedNodeHost) {
         let faulty = tick < options.faultPhaseTicks
         for message in messages {
             stats.messagesSent += 1
+            var snapshotFile: [UInt8]?
+            if case .installSnapshot(let snapshot) = message.body, let runtime = sender.runtime {
+                // Read whole here: the simulation's snapshots are small. raftd streams the file in chunks.
+                let path = runtime.snapshotFilePath(for: snapshot.metadata)
+                guard let file = try? sender.fileSystem.open(path, options: .readOnly) else { continue }
+                snapshotFile = try? sender.fileSystem.readAll(file)
+                sender.fileSystem.close(file)
+                if snapshotFile == nil { continue }
+            }
             if faulty && chance(options.lossRate) { continue }
             let copies = faulty && chance(options.duplicateRate) ? 2 : 1
             for _ in 0..<copies {
                 var delay = random(in: options.messageDelayTicks)
                 if faulty && chance(options.reorderRate) { delay += random(in: 1...10) }
                 messageSequence += 1
-                inFlight.append(InFlight(deliverAt: tick + delay, sequence: messageSequence, message: message))
+                inFlight.append(
+                    InFlight(
+                        deliverAt: tick + delay, sequence: messageSequence, message: message, snapshotFile: snapshotFile
+                    ))
             }
         }
     }
@@ -402,8 +417,49 @@ public final class NodeSimulation {
                 let host = hosts.first(where: { $0.id == message.to }), let runtime = host.runtime
             else { continue }
             stats.messagesDelivered += 1
-            runtime.receive(message)
+            if let file = item.snapshotFile {
+                receiveSnapshotFile(file, message, at: host, runtime)
+            } else {
+                runtime.receive(message)
+            }
         }
+    }
+
+    /// Stages a transferred snapshot file on the receiver's disk in chunks, as raftd's transport does, and hands
+    /// the InstallSnapshot to its runtime. Now and then the receiver crashes mid-transfer (a power loss or a
+    /// process crash): the restarted node must find no partial snapshot.
+    private func receiveSnapshotFile(
+        _ file: [UInt8], _ message: Message, at host: SimulatedNodeHost, _ runtime: NodeRuntime<CheckedKVStore>
+    ) {
+        let chunkBytes = random(in: 64...4096)
+        let crashAfter = chance(options.snapshotTransferCrashRate) ? random(in: 0...(file.count / chunkBytes)) : nil
+        do {
+            let stager = try runtime.storage.makeSnapshotStager()
+            var offset = 0
+            var chunks = 0
+            while offset < file.count {
+                if chunks == crashAfter {
+                    stats.snapshotTransfersInterrupted += 1
+                    trace("\(host.id) crashes receiving a snapshot from \(message.from) at byte \(offset)")
+                    crash(host, powerLoss: chance(0.5), downFor: random(in: options.downtimeTicks))
+                    return
+                }
+                let end = min(file.count, offset + chunkBytes)
+                try stager.receive(offsetBytes: UInt64(offset), bytes: Array(file[offset..<end]))
+                offset = end
+                chunks += 1
+            }
+            _ = try stager.finish()
+        } catch {
+            trace("\(host.id) failed to stage a snapshot from \(message.from): \(error)")
+            // An injected power cut fired in the transfer's write: the machine loses power there.
+            if host.powerCutArmed {
+                host.powerCutArmed = false
+                crash(host, powerLoss: true, downFor: random(in: options.downtimeTicks))
+            }
+            return
+        }
+        runtime.receiveStagedSnapshot(message)
     }
 
     // MARK: - Clients
@@ -680,6 +736,8 @@ public struct NodeSimulationStats: Sendable, Hashable {
     public var clusterPowerLosses = 0
     public var storageFaultsInjected = 0
     public var storageFailures = 0
+    /// Receivers crashed in the middle of a snapshot transfer.
+    public var snapshotTransfersInterrupted = 0
     /// Starts that failed on a full disk and were retried (the full-disk story).
     public var failedRestarts = 0
     public var partitions = 0
@@ -707,6 +765,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
         total.clusterPowerLosses += run.clusterPowerLosses
         total.storageFaultsInjected += run.storageFaultsInjected
         total.storageFailures += run.storageFailures
+        total.snapshotTransfersInterrupted += run.snapshotTransfersInterrupted
         total.failedRestarts += run.failedRestarts
         total.membershipChanges += run.membershipChanges
         total.partitions += run.partitions
@@ -733,7 +792,8 @@ public struct NodeSimulationResult: Sendable {
     public var summary: String {
         "seed=\(seed) \(options.nodeCount) nodes, \(stats.ticks) ticks, \(stats.elections) elections,"
             + " \(stats.processCrashes) crashes, \(stats.powerLosses) power losses, \(stats.storageFailures) storage"
-            + " failures, \(stats.snapshotsInstalled) snapshots installed, \(stats.completed)/\(stats.operations)"
+            + " failures, \(stats.snapshotsInstalled) snapshots installed (\(stats.snapshotTransfersInterrupted) transfers"
+            + " cut by a crash), \(stats.completed)/\(stats.operations)"
             + " operations answered, \(stats.applications) applications"
     }
 

@@ -53,6 +53,9 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
     /// it, remove a voter or learner, the leader included). Half the seeds churn; drawn from the seed without
     /// consuming the random stream, so the other options of every seed stay as they were.
     public var membershipChurnRate: Double = 0
+    /// The chance that a node receiving a snapshot crashes part-way through the transfer (from its own stream of
+    /// randomness, so the other choices of a seed stay as they were).
+    public var snapshotTransferCrashRate: Double = 0
 
     /// A run with no random faults at all in which one follower's disk fills and is later freed: the follower
     /// fails, is restarted (again and again while the disk stays full) and catches up, and the leader keeps
@@ -70,6 +73,7 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         options.storageFaultRate = 0
         options.clockJumpRate = 0
         options.membershipChurnRate = 0
+        options.snapshotTransferCrashRate = 0
         options.faultPhaseTicks = max(options.faultPhaseTicks, 1_000)
         options.fullDiskFollowerTicks = 200...(options.faultPhaseTicks - 100)
         return options
@@ -110,6 +114,8 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         attemptTimeoutTicks = UInt64(pick(60...200))
         var churn = SplitMix64(seed: seed ^ 0xC4A2_6E00_0000_0002)
         if churn.next() % 2 == 0 { membershipChurnRate = Double(churn.next() % 1_000) / 100_000 + 0.002 }
+        var transfers = SplitMix64(seed: seed ^ 0x5A9_7F3E_0000_0003)
+        snapshotTransferCrashRate = Double(transfers.next() % 30) / 100
     }
 
     public var description: String {

@@ -28,7 +28,7 @@ final class SimulatedNodeHost: NodeEnvironment {
     var isRunning: Bool { runtime != nil }
 
     func send(_ messages: [Message]) {
-        simulation.transmit(messages)
+        simulation.transmit(messages, from: self)
     }
 
     func wallClockMilliseconds() -> UInt64 {

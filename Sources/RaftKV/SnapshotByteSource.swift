@@ -1,0 +1,89 @@
+import RaftWire
+
+/// Where ``KVStore`` decodes a snapshot from: a whole array (``ByteReader``) or a file read a chunk at a time
+/// (``ChunkedByteReader``). One decoder serves both, so a snapshot restored from a stream is the same as one
+/// restored from bytes.
+protocol SnapshotByteSource {
+    /// Bytes not read yet (for sanity checks on counts before anything is allocated for them).
+    var remainingBytes: UInt64 { get }
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T
+    /// A 32-bit length then that many bytes, refusing lengths over `limit` or past the end before allocating.
+    mutating func readBlob(limit: Int, what: String) throws -> [UInt8]
+    /// Throws unless every byte was consumed (and, for a stream, verified).
+    mutating func expectEnd() throws
+}
+
+extension ByteReader: SnapshotByteSource {
+    var remainingBytes: UInt64 { UInt64(remaining) }
+}
+
+/// Big-endian reads across the chunks of a stream of known length; holds one chunk (plus at most one value that
+/// straddles two chunks).
+///
+/// Invariant: `position <= chunk.count`; `consumed + (chunk.count - position)` bytes have been pulled from `next`.
+struct ChunkedByteReader: SnapshotByteSource {
+    private let totalBytes: UInt64
+    private let next: () throws -> [UInt8]?
+    private var chunk: [UInt8] = []
+    private var position = 0
+    private var consumed: UInt64 = 0
+
+    /// `next` returns the stream's chunks in order and nil at the end (it may throw, for instance on a checksum
+    /// mismatch found at the end).
+    init(totalBytes: UInt64, next: @escaping () throws -> [UInt8]?) {
+        self.totalBytes = totalBytes
+        self.next = next
+    }
+
+    var remainingBytes: UInt64 { totalBytes - consumed }
+
+    /// Copies the next `count` bytes out (`count <= remaining`).
+    private mutating func take(_ count: Int) throws -> [UInt8] {
+        guard UInt64(count) <= remainingBytes else {
+            throw WireError.truncated(needed: count, available: Int(clamping: remainingBytes))
+        }
+        if chunk.count - position >= count {
+            defer { position += count }
+            consumed += UInt64(count)
+            return Array(chunk[position..<position + count])
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            if position == chunk.count {
+                guard let more = try next(), !more.isEmpty else {
+                    throw WireError.truncated(needed: count - out.count, available: 0)
+                }
+                chunk = more
+                position = 0
+            }
+            let n = min(count - out.count, chunk.count - position)
+            out.append(contentsOf: chunk[position..<position + n])
+            position += n
+        }
+        consumed += UInt64(count)
+        return out
+    }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        var value: T = 0
+        for byte in try take(MemoryLayout<T>.size) { value = (value << 8) | T(byte) }
+        return value
+    }
+
+    mutating func readBlob(limit: Int, what: String) throws -> [UInt8] {
+        let length = Int(try read(UInt32.self))
+        guard length <= limit else { throw WireError.tooLarge(what: what, size: length, limit: limit) }
+        return try take(length)
+    }
+
+    mutating func expectEnd() throws {
+        guard remainingBytes == 0, position == chunk.count else {
+            throw WireError.invalid("\(remainingBytes) unexpected trailing bytes")
+        }
+        // Drains the stream: its end is where a file's checksum is verified.
+        while let more = try next() {
+            guard more.isEmpty else { throw WireError.invalid("\(more.count) bytes past the stated length") }
+        }
+    }
+}
