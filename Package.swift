@@ -46,6 +46,9 @@ let package = Package(
         .target(name: "RaftProcess"),
         // Quantities as people write them: durations (150ms), sizes (256MiB), UTC timestamps.
         .target(name: "RaftText"),
+        // glibc's malloc_trim, which Swift's Glibc module does not export: raftd returns the memory a snapshot
+        // restore freed.
+        .target(name: "CSystemMemory"),
         // The replicated key-value state machine with exactly-once client sessions.
         .target(
             name: "RaftKV",
@@ -57,6 +60,7 @@ let package = Package(
         .target(
             name: "RaftServer",
             dependencies: [
+                "CSystemMemory",
                 "RaftCore", "RaftWire", "RaftAPI", "RaftText", "RaftKV", "RaftStorage", "RaftRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

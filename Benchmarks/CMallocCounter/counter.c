@@ -40,3 +40,5 @@ unsigned long long malloc_counter_bytes_in_use(void) {
     struct mallinfo2 info = mallinfo2();
     return (unsigned long long)info.uordblks + (unsigned long long)info.hblkhd;
 }
+
+int malloc_counter_trim(void) { return malloc_trim(0); }

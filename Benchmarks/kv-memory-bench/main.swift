@@ -10,7 +10,7 @@ import Glibc
 import RaftCore
 import RaftKV
 
-let keyCount = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+let keyCount = CommandLine.arguments.dropFirst().compactMap { Int($0) }.first ?? 200_000
 
 func key(_ i: Int) -> [UInt8] {
     var bytes = Array("k".utf8)
@@ -48,6 +48,55 @@ for valueBytes in [100, 1_000] {
         print(line)
     }
 }
+
+/// The state of `keyCount` keys with 256-byte values restored from its snapshot, streamed in 1 MiB chunks as a node
+/// restores on restart or from its leader: heap and resident memory of the restored store, against the store
+/// that was built by applying writes.
+func restoreFootprint() {
+    var store = KVStore()
+    let value = [UInt8](repeating: 0x62, count: 256)
+    for i in 0..<keyCount {
+        let command = KVCommand(
+            operation: .put, key: key(i), value: value, origin: NodeID(1), sequence: UInt64(i + 1),
+            timestampMilliseconds: 0)
+        _ = store.apply(Entry(index: LogIndex(UInt64(i + 1)), term: Term(1), data: command.encoded()))
+    }
+    var pieces: [[UInt8]] = []
+    store.writeSnapshot(pieceBytes: 1 << 20) { (piece: [UInt8]) throws(Never) in pieces.append(piece) }
+    let total = pieces.reduce(0) { $0 + UInt64($1.count) }
+    let built = malloc_counter_bytes_in_use()
+    var restored = KVStore()
+    let before = malloc_counter_bytes_in_use()
+    var next = 0
+    try! restored.restore(totalBytes: total) {
+        defer { next += 1 }
+        return next < pieces.count ? pieces[next] : nil
+    }
+    let after = malloc_counter_bytes_in_use()
+    let rss = residentKiB()
+    _ = malloc_counter_trim()
+    let trimmed = residentKiB()
+    precondition(restored.hasSameState(as: store))
+    print(
+        "restore of \(keyCount) keys of 256 B: the restored store holds \(Int(Double(after - before) / Double(keyCount))) B/key"
+            + " of heap (the applied one \(Int(Double(built) / Double(keyCount))) B/key with everything else);"
+            + " RSS \(rss / 1024) MB, \(trimmed / 1024) MB after malloc_trim")
+}
+
+func residentKiB() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    _ = withUnsafeMutablePointer(to: &size) { s in
+        withUnsafeMutablePointer(to: &resident) { r in
+            withVaList([s, r]) { vfscanf(file, "%d %d", $0) }
+        }
+    }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+}
+
+if CommandLine.arguments.contains("--restore") { restoreFootprint() }
 
 extension String {
     func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }

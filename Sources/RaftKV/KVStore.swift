@@ -34,7 +34,8 @@ import RaftWire
 /// The maps are persistent hash tries: a copy (the node snapshots a copy off its main loop) costs nothing, and the
 /// first write after it copies one path instead of the whole map.
 public struct KVStore: Sendable {
-    public private(set) var values: TreeDictionary<[UInt8], [UInt8]> = [:]
+    /// The map. Keys up to 23 bytes are held inline (``StoredKey``): 40 fewer heap bytes per key than an array.
+    private var values: TreeDictionary<StoredKey, [UInt8]> = [:]
     public private(set) var appliedIndex: LogIndex = .zero
     public private(set) var appliedTerm: Term = .zero
     /// How many applied entries after its own a record still answers retries.
@@ -116,7 +117,7 @@ public struct KVStore: Sendable {
         (1...(1 << 48)).contains(window) && (1...(1 << 48)).contains(length) && (1...(1 << 16)).contains(generations)
     }
 
-    public func value(for key: [UInt8]) -> [UInt8]? { values[key] }
+    public func value(for key: [UInt8]) -> [UInt8]? { values[StoredKey(key)] }
 
     /// Equal contents: values, applied position, windows, idempotency records and tombstones.
     public func hasSameState(as other: KVStore) -> Bool {
@@ -172,7 +173,8 @@ public struct KVStore: Sendable {
     }
 
     private mutating func execute(_ command: KVCommand) -> KVOutcome {
-        let current = values[command.key]
+        let key = StoredKey(command.key)
+        let current = values[key]
         switch command.condition {
         case .none: break
         case .previousValue(let expected): if current != expected { return .conditionFailed }
@@ -180,11 +182,11 @@ public struct KVStore: Sendable {
         }
         switch command.operation {
         case .put:
-            values[command.key] = command.value
+            values[key] = command.value
             return .stored(created: current == nil)
         case .delete:
             guard current != nil else { return .notFound }
-            values[command.key] = nil
+            values[key] = nil
             return .deleted
         }
     }
@@ -243,7 +245,7 @@ public struct KVStore: Sendable {
         w.write(UInt64(tombstoneGenerations))
         w.write(UInt64(values.count))
         for (key, value) in values {
-            w.writeBlob(key)
+            w.writeBlob(key.bytes)
             w.writeBlob(value)
             try flush(&w)
         }
@@ -317,7 +319,7 @@ public struct KVStore: Sendable {
         guard valueCount <= r.remainingBytes / 8 else { throw WireError.invalid("value count \(valueCount)") }
         for _ in 0..<valueCount {
             let key = try r.readBlob(limit: Int(UInt32.max), what: "key")
-            restored.values[key] = try r.readBlob(limit: Int(UInt32.max), what: "value")
+            restored.values[StoredKey(key)] = try r.readBlob(limit: Int(UInt32.max), what: "value")
         }
         let recordCount = try r.read(UInt64.self)
         guard recordCount <= r.remainingBytes / 29 else { throw WireError.invalid("record count \(recordCount)") }

@@ -1,3 +1,4 @@
+import CSystemMemory
 import Dispatch
 import Glibc
 import Logging
@@ -122,6 +123,14 @@ final class NodeShell: @unchecked Sendable {
                 "term": "\(state.hardState.term.rawValue)", "commit": "\(state.hardState.commit)",
                 "entries": "\(state.entries.count)", "snapshot": "\(runtime.lastSnapshotIndex)",
             ])
+        Self.releaseFreedMemory()
+    }
+
+    /// Hands the memory that restoring a snapshot or compacting the log freed back to the system, off the loop.
+    /// glibc keeps freed memory inside its arenas: after a restore of a 300 MB state that was about 250 MB of
+    /// resident memory nobody used (`kv-memory-bench --restore`).
+    static func releaseFreedMemory() {
+        DispatchQueue.global(qos: .utility).async { _ = raft_release_free_memory() }
     }
 
     func assertOnLoop() {
@@ -422,7 +431,7 @@ final class NodeShell: @unchecked Sendable {
             var backlog: [Entry] = []
             if first <= last {
                 let end = LogIndex(min(last.rawValue, first.rawValue + UInt64(max(0, limit)) - 1))
-                if first <= end { backlog = self.storage.entries(in: first...end) }
+                if first <= end { backlog = try self.storage.entries(in: first...end) }
             }
             var token: UInt64?
             if follow {
@@ -516,6 +525,10 @@ extension NodeShell: NodeEnvironment {
 
     func eventOccurred(_ event: RaftEvent, term: Term) {
         record(event, term: term)
+        switch event {
+        case .snapshotInstalled, .logCompacted: Self.releaseFreedMemory()
+        default: break
+        }
     }
 
     func entriesPersisted(_ entries: [Entry]) {

@@ -9,8 +9,10 @@ import RaftCore
 /// commit index is written but not synced (see ``save(hardState:snapshot:entries:)``).
 ///
 /// Invariants:
-/// - The in-memory log holds exactly the entries `firstIndex...lastIndex`, contiguous, and they are what
-///   recovery would return after a crash right now.
+/// - The in-memory index holds exactly the entries `firstIndex...lastIndex`, contiguous, and they are what
+///   recovery would return after a crash right now. It holds each entry's term and where its record is in the
+///   WAL, not the entry: the node's core holds the log, and storage reads an entry back from disk on request
+///   (``entries(in:)``), so the log is in memory once.
 /// - After any write or sync fails, ``failure`` is set and every later write throws ``StorageError/failed(cause:)``;
 ///   reads keep working. A failed sync is never retried: the kernel may have dropped the pages already.
 /// - The directory is locked (`flock` on `LOCK`, which holds the owner's pid) from open until ``close()``.
@@ -27,6 +29,14 @@ public final class NodeStorage {
         var maxIndex: UInt64
     }
 
+    /// Where one entry's WAL record is: 24 bytes per entry in memory instead of the entry.
+    struct EntryLocation {
+        var term: Term
+        var segmentSequence: UInt64
+        var byteOffset: UInt32
+        var recordBytes: UInt32
+    }
+
     public let options: StorageOptions
     public let fileSystem: any FileSystem
     /// What recovery found when this storage was opened. Its `state` shares the recovered entries; call
@@ -40,7 +50,7 @@ public final class NodeStorage {
     /// Successful data syncs of the WAL (for benchmarks and tests of group commit).
     public private(set) var walSyncCount = 0
 
-    private var entries: [Entry]
+    private var entries: [EntryLocation]
     private var segments: [Segment]
     private var activeFile: OpenFile?
     private var activeSizeBytes: UInt64
@@ -72,7 +82,7 @@ public final class NodeStorage {
             try recovered.run()
             hardState = recovered.hardState
             snapshotMetadata = recovered.snapshot?.metadata
-            entries = recovered.entries
+            entries = recovered.locations
             segments = recovered.segments
             activeFile = recovered.activeFile
             activeSizeBytes = recovered.activeSizeBytes
@@ -85,7 +95,8 @@ public final class NodeStorage {
                 activeFile = nil
             }
             recovery = RecoveryReport(
-                state: PersistentState(hardState: hardState, snapshot: recovered.snapshot, entries: entries),
+                state: PersistentState(
+                    hardState: hardState, snapshot: recovered.snapshot, entries: recovered.entries),
                 repairs: recovered.repairs, segmentCount: segments.count)
         } catch {
             if let lockFile { fileSystem.close(lockFile) }
@@ -170,21 +181,52 @@ public final class NodeStorage {
     public func term(at index: LogIndex) -> Term? {
         if index == .zero { return .zero }
         if index == snapshotIndex { return snapshotMetadata?.term }
-        return entry(at: index)?.term
-    }
-
-    public func entry(at index: LogIndex) -> Entry? {
         guard index >= firstIndex, index <= lastIndex else { return nil }
-        return entries[Int(index.rawValue - firstIndex.rawValue)]
+        return entries[Int(index.rawValue - firstIndex.rawValue)].term
     }
 
-    /// Entries in `range` that are in the log (the part of `range` outside `firstIndex...lastIndex` is ignored).
-    public func entries(in range: ClosedRange<LogIndex>) -> [Entry] {
+    /// The entry at `index`, read back from the WAL; nil outside `firstIndex...lastIndex`.
+    public func entry(at index: LogIndex) throws -> Entry? {
+        try entries(in: index...index).first
+    }
+
+    /// Entries in `range` that are in the log (the part of `range` outside `firstIndex...lastIndex` is ignored),
+    /// read back from the WAL: each record's checksum is verified again, and damage throws
+    /// ``StorageError/corrupt(path:byteOffset:reason:)``.
+    public func entries(in range: ClosedRange<LogIndex>) throws -> [Entry] {
         let low = max(range.lowerBound, firstIndex)
         let high = min(range.upperBound, lastIndex)
         guard low <= high else { return [] }
         let base = firstIndex.rawValue
-        return Array(entries[Int(low.rawValue - base)...Int(high.rawValue - base)])
+        var result: [Entry] = []
+        result.reserveCapacity(Int(high.rawValue - low.rawValue + 1))
+        var openSegment: (sequence: UInt64, file: OpenFile)?
+        defer { if let openSegment { fileSystem.close(openSegment.file) } }
+        for position in Int(low.rawValue - base)...Int(high.rawValue - base) {
+            let location = entries[position]
+            let path = joinPath(options.directory, WALFormat.segmentName(sequence: location.segmentSequence))
+            do {
+                if openSegment?.sequence != location.segmentSequence {
+                    if let openSegment { fileSystem.close(openSegment.file) }
+                    openSegment = nil
+                    openSegment = (location.segmentSequence, try fileSystem.open(path, options: .readOnly))
+                }
+                let bytes = try fileSystem.read(
+                    openSegment!.file, at: UInt64(location.byteOffset), count: Int(location.recordBytes))
+                let decoded = bytes.withUnsafeBytes { WALFormat.decode($0, at: 0) }
+                guard case .record(.entry(let entry), _) = decoded,
+                    entry.index.rawValue == base + UInt64(position), entry.term == location.term
+                else {
+                    throw StorageError.corrupt(
+                        path: path, byteOffset: UInt64(location.byteOffset),
+                        reason: "the entry at index \(base + UInt64(position)) does not read back")
+                }
+                result.append(entry)
+            } catch {
+                throw Self.storageError(error)
+            }
+        }
+        return result
     }
 
     /// The path of the newest snapshot file, for ``SnapshotChunkReader``.
@@ -309,15 +351,22 @@ public final class NodeStorage {
         if let snapshot {
             WALFormat.appendLogReset(index: snapshot.metadata.index, term: snapshot.metadata.term, to: &buffer)
         }
-        for entry in newEntries { WALFormat.appendEntry(entry, to: &buffer) }
+        var positions: [(start: Int, bytes: Int)] = []
+        positions.reserveCapacity(newEntries.count)
+        for entry in newEntries {
+            let start = buffer.count
+            WALFormat.appendEntry(entry, to: &buffer)
+            positions.append((start, buffer.count - start))
+        }
         if let state = newHardState ?? (hardStateWritePending ? hardState : nil) {
             WALFormat.appendHardState(state, to: &buffer)
         }
         WALFormat.finishBatch(startingAt: batchStart, in: &buffer)
+        let written: (sequence: UInt64, byteOffset: UInt64)
         do {
             // The snapshot file must be durable before the WAL says the log restarts after it.
             if let snapshot { try writeSnapshotFile(snapshot) }
-            try writeBatch(buffer)
+            written = try writeBatch(buffer)
         } catch {
             throw enterFailedState(error)
         }
@@ -330,7 +379,13 @@ public final class NodeStorage {
         if let first = newEntries.first {
             let keptCount = Int(first.index.rawValue - firstIndex.rawValue)
             entries.removeLast(entries.count - keptCount)
-            entries.append(contentsOf: newEntries)
+            for (entry, position) in zip(newEntries, positions) {
+                entries.append(
+                    EntryLocation(
+                        term: entry.term, segmentSequence: written.sequence,
+                        byteOffset: UInt32(written.byteOffset + UInt64(position.start)),
+                        recordBytes: UInt32(position.bytes)))
+            }
         }
         let maxIndex = max(snapshot?.metadata.index.rawValue ?? 0, newEntries.last?.index.rawValue ?? 0)
         segments[segments.count - 1].maxIndex = max(segments[segments.count - 1].maxIndex, maxIndex)
@@ -384,19 +439,23 @@ public final class NodeStorage {
 
     /// Writes one batch record (``WALFormat/beginBatch(into:)``) and syncs (with ``SyncPolicy/always``): the only
     /// way anything reaches the WAL.
-    private func writeBatch(_ buffer: [UInt8]) throws {
+    /// Returns the segment and the offset the batch was written at.
+    @discardableResult
+    private func writeBatch(_ buffer: [UInt8]) throws -> (sequence: UInt64, byteOffset: UInt64) {
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
             try startSegment(sequence: segments[segments.count - 1].sequence + 1)
         }
         guard let activeFile else { throw StorageError.closed }
+        let byteOffset = activeSizeBytes
         try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
         activeSizeBytes += UInt64(buffer.count)
         if syncs {
             try fileSystem.syncData(activeFile)
             walSyncCount += 1
         }
+        return (segments[segments.count - 1].sequence, byteOffset)
     }
 
     /// Creates the next segment: header plus the current hard state, durable (file and directory) before use.
@@ -555,6 +614,8 @@ private struct Recovery {
     var hardState = HardState()
     var snapshot: Snapshot?
     var entries: [Entry] = []
+    /// Where each of `entries` is, for ``NodeStorage``'s index.
+    var locations: [NodeStorage.EntryLocation] = []
     var segments: [NodeStorage.Segment] = []
     var activeFile: OpenFile?
     var activeSizeBytes: UInt64 = 0
@@ -608,6 +669,7 @@ private struct Recovery {
             repairs.append(
                 .discardedEntriesSupersededBySnapshot(snapshotIndex: snapshot.metadata.index, count: entries.count))
             entries.removeAll()
+            locations.removeAll()
         }
     }
 
@@ -655,7 +717,7 @@ private struct Recovery {
         var maxIndex: UInt64 = 0
         let end = try WALFormat.scan(bytes, path: path, version: header.version, isLastSegment: isLast) {
             record, offset in
-            try apply(record, path: path, byteOffset: offset, maxIndex: &maxIndex)
+            try apply(record, path: path, sequence: sequence, byteOffset: offset, maxIndex: &maxIndex)
         }
         var sizeBytes = UInt64(bytes.count)
         if case .tornTail(let offset, let reason) = end {
@@ -679,7 +741,9 @@ private struct Recovery {
         }
     }
 
-    private mutating func apply(_ record: WALRecord, path: String, byteOffset: Int, maxIndex: inout UInt64) throws {
+    private mutating func apply(
+        _ record: WALRecord, path: String, sequence: UInt64, byteOffset: Int, maxIndex: inout UInt64
+    ) throws {
         let snapshotIndex = self.snapshotIndex
         switch record {
         case .batch:
@@ -696,6 +760,7 @@ private struct Recovery {
                         + " \(snapshotIndex): that snapshot file is missing")
             }
             entries.removeAll()
+            locations.removeAll()
             liveLastIndex = index.rawValue
             termAtSnapshotIndex = index.rawValue == snapshotIndex ? term : nil
         case .entry(let entry):
@@ -704,6 +769,7 @@ private struct Recovery {
             if index <= snapshotIndex {
                 // Covered by the snapshot; it still truncates whatever the replay held after it.
                 entries.removeAll()
+                locations.removeAll()
                 liveLastIndex = index
                 termAtSnapshotIndex = index == snapshotIndex ? entry.term : nil
                 return
@@ -714,8 +780,15 @@ private struct Recovery {
                     reason: "entry \(index) leaves a gap after index \(liveLastIndex)")
             }
             let keptCount = Int(index - snapshotIndex - 1)
-            if keptCount < entries.count { entries.removeLast(entries.count - keptCount) }
+            if keptCount < entries.count {
+                entries.removeLast(entries.count - keptCount)
+                locations.removeLast(locations.count - keptCount)
+            }
             entries.append(entry)
+            locations.append(
+                NodeStorage.EntryLocation(
+                    term: entry.term, segmentSequence: sequence, byteOffset: UInt32(byteOffset),
+                    recordBytes: UInt32(WALFormat.recordHeaderBytes + 17 + entry.data.count)))
             liveLastIndex = index
         }
     }

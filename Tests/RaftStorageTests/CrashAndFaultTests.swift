@@ -229,7 +229,7 @@ struct CrashAndFaultTests {
         // Reads still work and show only what is durable.
         #expect(storage.lastIndex == 5)
         #expect(storage.hardState == HardState(term: 1, vote: 1, commit: 0))
-        #expect(storage.entries(in: 1...10) == makeEntries(1...5))
+        #expect(try storage.entries(in: 1...10) == makeEntries(1...5))
         // No retry can claim success after a failed sync (fsyncgate): every later write is refused.
         let later = #expect(throws: StorageError.self) { try storage.append(makeEntries(6...6)) }
         guard case .failed(let cause) = later, case .io(let ioError) = cause else {
@@ -270,7 +270,7 @@ struct CrashAndFaultTests {
         fileSystem.setReadOnly(true)
         let error = #expect(throws: StorageError.self) { try storage.append(makeEntries(3...3)) }
         #expect(error?.description.contains("EROFS") == true)
-        #expect(storage.entries(in: 1...2) == makeEntries(1...2))
+        #expect(try storage.entries(in: 1...2) == makeEntries(1...2))
     }
 
     @Test func crashNeverLosesAnAcknowledgedWrite() throws {

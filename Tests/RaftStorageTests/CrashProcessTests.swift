@@ -109,7 +109,7 @@ struct CrashProcessTests {
             #expect(entries.map(\.index.rawValue) == Array(1...UInt64(entries.count)), "round \(round)")
             #expect(UInt64(entries.count) >= expectedLastIndexAtLeast, "round \(round): entries lost")
             for item in reported {
-                let entry = storage.entry(at: LogIndex(item.index))
+                let entry = try storage.entry(at: LogIndex(item.index))
                 #expect(
                     entry?.data
                         == crashWriterPayload(writer: item.writer, sequence: item.sequence, payloadBytes: payloadBytes),

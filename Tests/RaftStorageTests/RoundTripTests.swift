@@ -84,7 +84,7 @@ struct RoundTripTests {
             #expect(try segmentPaths(fileSystem).count < before)
             #expect(storage.firstIndex == 151)
             #expect(storage.lastIndex == 200)
-            #expect(storage.entries(in: 1...300) == makeEntries(151...200, payloadBytes: 100))
+            #expect(try storage.entries(in: 1...300) == makeEntries(151...200, payloadBytes: 100))
             #expect(storage.term(at: 150) == 1)
             try storage.append(makeEntries(201...210, payloadBytes: 100))
         }
@@ -118,7 +118,7 @@ struct RoundTripTests {
                 hardState: HardState(term: 3, vote: nil, commit: 20), snapshot: snapshot(at: 20, term: 3),
                 entries: makeEntries(21...22, term: 3))
             #expect(storage.lastIndex == 22)
-            #expect(storage.entries(in: 1...100) == makeEntries(21...22, term: 3))
+            #expect(try storage.entries(in: 1...100) == makeEntries(21...22, term: 3))
         }
         fileSystem.simulateCrash()
         let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
@@ -173,6 +173,6 @@ struct RecoveredStateTests {
         storage.releaseRecoveredState()
         #expect(storage.recovery.state.entries.isEmpty)
         #expect(storage.recovery.repairs == [.removedTemporaryFile(path: testDirectory + "/leftover.tmp")])
-        #expect(storage.entries(in: 1...4) == makeEntries(1...4))
+        #expect(try storage.entries(in: 1...4) == makeEntries(1...4))
     }
 }

@@ -114,7 +114,18 @@ extension ClusterController {
         if !learner {
             var promote = AdminRequest(op: "promote", id: .number(1))
             promote.node = id
-            let _: MembershipChangeAnswer = try onLeader(spec, promote)
+            // Under a steady write load the learner is always a round trip behind the commit index, and the
+            // leader promotes only a learner that holds every committed entry: try again until the deadline.
+            while true {
+                do {
+                    let _: MembershipChangeAnswer = try onLeader(spec, promote)
+                    break
+                } catch {
+                    guard ProcessControl.monotonicMilliseconds() < deadline, error.message.contains("has not caught up")
+                    else { throw error }
+                    usleep(20_000)
+                }
+            }
         }
         return AddNodeOutcome(
             id: id, voter: !learner, caughtUpBy: caughtUpBy,
