@@ -9,11 +9,12 @@ KEYS keys of SIZE bytes, 64 connections), then measures each in turn, the other 
   disk         bytes in every node's data directory (median)
   put c=N      PUT throughput and p99 at N connections, fresh keys, with the preloaded keys in the store
   restart      a follower stopped cleanly, then started: time until a linearizable GET on it answers 200
-  catch-up     a follower's data lost and the member replaced (raftd: `raftctl replace-node`; etcd: member
+  catch-up     (once with no load, once under load) a follower's data lost and the member replaced (raftd: `raftctl replace-node`; etcd: member
                remove, wipe, member add, start with --initial-cluster-state existing): time until the new
-               member has applied everything the leader had committed when it started, with a PUT load of
-               64 connections running throughout; the load's throughput and p99 while it happens; peak RSS of
-               the leader (VmHWM, reset before) and of the new member, over their RSS after
+               member has applied everything the leader had committed when it started (raftd: until
+               replace-node returns, the member caught up and promoted); peak RSS of the leader (VmHWM, reset
+               before) over its RSS before, and the new member's RSS and peak. Under load: a PUT load of 64
+               connections running throughout, and its throughput and p99 while the catch-up happens
 
 Usage:
   scripts/scale-vs-etcd.py --raftctl .build/release/raftctl [--keys 1000000] [--size 256] [--work /tmp/scale]
@@ -378,6 +379,29 @@ def measure(sys_):
     log(f"{sys_.name}: restart to a linearizable read: {r['restart_s']:.2f} s")
     time.sleep(5)
 
+    # The same replacement with no load: the memory a snapshot transfer itself takes on either side.
+    leader = sys_.leader()
+    follower = sys_.follower()
+    target = sys_.committed(leader)
+    leader_pid = sys_.pid(leader)
+    leader_rss_before = proc_kib(leader_pid, "VmRSS")
+    reset_peak(leader_pid)
+    t0 = time.monotonic()
+    new_id = sys_.replace(follower)
+    while time.monotonic() < t0 + 900 and not sys_.caught_up(new_id, target):
+        time.sleep(0.05)
+    r["idle_catchup_s"] = time.monotonic() - t0
+    sys_.replace_done(new_id)
+    time.sleep(3)
+    r["idle_leader_peak_over_mb"] = ((proc_kib(leader_pid, "VmHWM") or 0) - (leader_rss_before or 0)) / 1024
+    new_pid = sys_.pid_of(new_id)
+    r["idle_new_member_rss_mb"] = (proc_kib(new_pid, "VmRSS") or 0) / 1024 if new_pid else None
+    r["idle_new_member_peak_over_mb"] = (
+        ((proc_kib(new_pid, "VmHWM") or 0) - (proc_kib(new_pid, "VmRSS") or 0)) / 1024 if new_pid else None)
+    log(f"{sys_.name}: idle catch-up {r['idle_catchup_s']:.1f} s; leader peak +{r['idle_leader_peak_over_mb']:.0f} MB;"
+        f" new member RSS {r['idle_new_member_rss_mb']} MB, peak +{r['idle_new_member_peak_over_mb']} MB")
+    time.sleep(5)
+
     leader = sys_.leader()
     follower = sys_.follower()
     target = sys_.committed(leader)
@@ -468,14 +492,24 @@ def main():
         row(f"PUT c={conns} p99 ms (↓)", (e.get(f"put{conns}") or {}).get("p99_ms"),
             (r.get(f"put{conns}") or {}).get("p99_ms"), 2)
     ratios["restart"] = row("restart → linearizable read served, s (↓)", e.get("restart_s"), r.get("restart_s"), 2)
-    ratios["catchup"] = row("wiped member replaced and caught up, s (↓)", e.get("catchup_s"), r.get("catchup_s"))
-    row("PUT c=64 req/s during the catch-up (↑)", (e.get("catchup_load") or {}).get("rps"),
+    ratios["idle_catchup"] = row("wiped member replaced and caught up, no load, s (↓)", e.get("idle_catchup_s"),
+                                 r.get("idle_catchup_s"))
+    row("  leader peak RSS over its RSS before, MB (↓)", e.get("idle_leader_peak_over_mb"),
+        r.get("idle_leader_peak_over_mb"))
+    row("  new member RSS after catching up, MB (↓)", e.get("idle_new_member_rss_mb"),
+        r.get("idle_new_member_rss_mb"))
+    row("  new member peak RSS over that, MB (↓)", e.get("idle_new_member_peak_over_mb"),
+        r.get("idle_new_member_peak_over_mb"))
+    ratios["catchup"] = row("wiped member replaced and caught up, PUT load c=64, s (↓)", e.get("catchup_s"),
+                            r.get("catchup_s"))
+    row("  PUT c=64 req/s during the catch-up (↑)", (e.get("catchup_load") or {}).get("rps"),
         (r.get("catchup_load") or {}).get("rps"), 0)
-    row("PUT c=64 p99 ms during the catch-up (↓)", (e.get("catchup_load") or {}).get("p99_ms"),
+    row("  PUT c=64 p99 ms during the catch-up (↓)", (e.get("catchup_load") or {}).get("p99_ms"),
         (r.get("catchup_load") or {}).get("p99_ms"), 2)
-    row("leader peak RSS during the catch-up over its RSS before, MB (↓)", e.get("leader_peak_over_mb"),
+    row("  leader peak RSS over its RSS before, MB (↓)", e.get("leader_peak_over_mb"),
         r.get("leader_peak_over_mb"))
-    row("new member peak RSS over its RSS after catching up, MB (↓)", e.get("new_member_peak_over_mb"),
+    row("  new member RSS after catching up, MB (↓)", e.get("new_member_rss_mb"), r.get("new_member_rss_mb"))
+    row("  new member peak RSS over that, MB (↓)", e.get("new_member_peak_over_mb"),
         r.get("new_member_peak_over_mb"))
     print("\nRESULT " + " ".join(f"{k}_ratio={fmt(v, 2)}" for k, v in ratios.items()))
 

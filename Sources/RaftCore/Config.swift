@@ -26,6 +26,10 @@ public struct RaftConfig: Sendable, Hashable {
     public var maxInflightMessages: Int = 256
     /// Payload bytes per AppendEntries message (at least one entry is always sent).
     public var maxMessageBytes: Int = 1 << 20
+    /// Payload bytes of AppendEntries in flight to one follower in the replicate state (as etcd-raft's
+    /// `MaxInflightBytes`): what bounds the leader's memory while a follower catches up a long log, where
+    /// ``maxInflightMessages`` full messages alone would allow hundreds of megabytes at once.
+    public var maxInflightBytes: Int = 16 << 20
     /// Proposals are refused once the leader holds this many uncommitted entries.
     public var maxUncommittedEntries: Int = 100_000
     /// Payload bytes of committed entries handed out in one ``Ready``.
@@ -66,7 +70,9 @@ public struct RaftConfig: Sendable, Hashable {
             return "the election timeout (\(electionTimeoutTicks)) must exceed the heartbeat interval"
                 + " (\(heartbeatIntervalTicks))"
         }
-        if maxInflightMessages < 1 || maxMessageBytes < 1 || maxUncommittedEntries < 1 || maxApplyBytes < 1 {
+        if maxInflightMessages < 1 || maxMessageBytes < 1 || maxInflightBytes < 1 || maxUncommittedEntries < 1
+            || maxApplyBytes < 1
+        {
             return "message, in-flight, uncommitted and apply limits must be positive"
         }
         return nil

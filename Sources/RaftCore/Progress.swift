@@ -42,10 +42,10 @@ struct Progress: Sendable {
         self.next = next
     }
 
-    func isPaused(maxInflight: Int) -> Bool {
+    func isPaused(maxInflight: Int, maxInflightBytes: Int) -> Bool {
         switch state {
         case .probe: probeSent
-        case .replicate: inflights.count >= maxInflight
+        case .replicate: inflights.isFull(maxCount: maxInflight, maxBytes: maxInflightBytes)
         case .snapshot: true
         }
     }
@@ -88,37 +88,54 @@ struct Progress: Sendable {
     }
 }
 
-/// A FIFO of in-flight AppendEntries, identified by their last index; freed as acknowledgements arrive.
+/// A FIFO of in-flight AppendEntries, identified by their last index, with their payload bytes; freed as
+/// acknowledgements arrive. Invariant: `bytes` is the sum of the sizes of the messages from `head` on.
 struct Inflights: Sendable {
-    private var buffer: [LogIndex] = []
+    private var buffer: [(lastIndex: LogIndex, bytes: Int)] = []
     private var head = 0
+    /// Payload bytes of the messages in flight.
+    private(set) var bytes = 0
 
     var count: Int { buffer.count - head }
 
-    mutating func add(_ lastIndex: LogIndex) {
-        buffer.append(lastIndex)
+    /// No more may be sent: `maxCount` messages or `maxBytes` payload bytes are in flight.
+    func isFull(maxCount: Int, maxBytes: Int) -> Bool {
+        count >= maxCount || (count > 0 && bytes >= maxBytes)
+    }
+
+    mutating func add(_ lastIndex: LogIndex, bytes size: Int) {
+        buffer.append((lastIndex, size))
+        bytes += size
     }
 
     /// Frees every message whose last index is at or below `index`.
     mutating func free(through index: LogIndex) {
-        while head < buffer.count, buffer[head] <= index { head += 1 }
+        while head < buffer.count, buffer[head].lastIndex <= index {
+            bytes -= buffer[head].bytes
+            head += 1
+        }
         compactIfNeeded()
     }
 
     mutating func freeFirst() {
-        if head < buffer.count { head += 1 }
+        if head < buffer.count {
+            bytes -= buffer[head].bytes
+            head += 1
+        }
         compactIfNeeded()
     }
 
     mutating func removeAll() {
         buffer.removeAll(keepingCapacity: true)
         head = 0
+        bytes = 0
     }
 
     private mutating func compactIfNeeded() {
         if head == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             head = 0
+            bytes = 0
         } else if head > 64 && head * 2 > buffer.count {
             buffer.removeFirst(head)
             head = 0

@@ -228,7 +228,11 @@ extension RaftNode {
             p.recentActive = true
             p.probeSent = false
             if response.round > p.ackedRound { p.ackedRound = response.round }
-            if case .replicate = p.state, p.inflights.count >= config.maxInflightMessages { p.inflights.freeFirst() }
+            if case .replicate = p.state,
+                p.inflights.isFull(maxCount: config.maxInflightMessages, maxBytes: config.maxInflightBytes)
+            {
+                p.inflights.freeFirst()
+            }
             if case .snapshot = p.state, p.snapshotElapsedTicks >= snapshotRetryTicks(p) {
                 // The snapshot (or its answer) was probably lost: start over from what we know matches.
                 p.becomeProbe()
@@ -297,7 +301,9 @@ extension RaftNode {
     /// Sends the follower what it is missing, if its progress allows; returns whether a message went out.
     @discardableResult
     mutating func sendAppend(to peer: NodeID, allowEmpty: Bool) -> Bool {
-        guard var p = progress[peer], !p.isPaused(maxInflight: config.maxInflightMessages) else { return false }
+        guard var p = progress[peer],
+            !p.isPaused(maxInflight: config.maxInflightMessages, maxInflightBytes: config.maxInflightBytes)
+        else { return false }
         let prevIndex = p.next.previous
         guard let prevTerm = log.term(at: prevIndex) else {
             return sendSnapshot(to: peer, &p)
@@ -315,7 +321,7 @@ extension RaftNode {
         case .replicate:
             if let last = entries.last {
                 p.next = last.index.next
-                p.inflights.add(last.index)
+                p.inflights.add(last.index, bytes: entries.reduce(0) { $0 + $1.sizeBytes })
             }
         case .probe:
             p.probeSent = true

@@ -151,6 +151,23 @@ import Testing
         #expect(out.appends(to: 2).map { $0.entries.map(\.index) } == [[4]])
     }
 
+    /// A follower catching up a long log: the messages in flight to it are bounded in bytes too, so a leader
+    /// never has the whole backlog encoded at once (raftd measured 75 MB on one catch-up before this bound).
+    @Test func theInflightByteBudgetLimitsACatchUp() throws {
+        var leader = electedLeader {
+            $0.maxMessageBytes = 100
+            $0.maxInflightBytes = 250
+        }
+        // Each entry counts 20 payload + 24 header bytes: two per message, 88 bytes a message.
+        try leader.propose(batch: (0..<20).map { [UInt8](repeating: $0, count: 20) })
+        let first = leader.drive().appends(to: 2)
+        #expect(first.map { $0.entries.map(\.index.rawValue) } == [[2, 3], [4, 5], [6, 7]])
+        #expect(first.flatMap(\.entries).map(\.sizeBytes).reduce(0, +) < 250 + 100)
+        // An acknowledgement frees room for one more message, and no more.
+        leader.step(ack(2, 1, term: 1, index: 3))
+        #expect(leader.drive().appends(to: 2).map { $0.entries.map(\.index.rawValue) } == [[8, 9]])
+    }
+
     @Test func maxMessageBytesSplitsABatchAcrossAppendEntries() throws {
         var leader = electedLeader { $0.maxMessageBytes = 100 }
         // Each entry counts 20 payload + 24 header bytes: two fit in 100 bytes, three do not.
