@@ -115,7 +115,20 @@ def http_ok(url, method="GET", path="/", body=None, headers=None, timeout=1.0):
 
 # ---- the two systems behind one interface -------------------------------------------------------------------
 
-class Raftd:
+class System:
+    """What both systems answer the same way; each subclass reads its own status."""
+
+    def follower(self):
+        return next(n for n in self.nodes() if n.get("role") == "follower")
+
+    def url(self, node):
+        return node["clientURL"]
+
+    def pid(self, node):
+        return node["pid"]
+
+
+class Raftd(System):
     name = "raftd"
 
     def start(self):
@@ -139,15 +152,6 @@ class Raftd:
             if n.get("role") == "leader" and n.get("process") == "running":
                 return n
         return None
-
-    def follower(self):
-        return next(n for n in self.nodes() if n.get("role") == "follower")
-
-    def url(self, node):
-        return node["clientURL"]
-
-    def pid(self, node):
-        return node["pid"]
 
     def data_dirs(self):
         return [os.path.join(RAFT_DIR, d) for d in sorted(os.listdir(RAFT_DIR))
@@ -204,7 +208,7 @@ class Raftd:
         raise RuntimeError(f"raftd: timed out waiting for {what}")
 
 
-class Etcd:
+class Etcd(System):
     name = "etcd"
 
     def start(self):
@@ -242,15 +246,6 @@ class Etcd:
 
     def leader(self):
         return next((n for n in self.nodes() if n.get("role") == "leader"), None)
-
-    def follower(self):
-        return next(n for n in self.nodes() if n.get("role") == "follower")
-
-    def url(self, node):
-        return node["clientURL"]
-
-    def pid(self, node):
-        return node["pid"]
 
     def data_dirs(self):
         base = os.path.join(ETCD_DIR, "data")

@@ -31,23 +31,13 @@ extension StringProtocol {
     }
 }
 
-/// The probe's data: SplitMix64 bytes, reproducible piece by piece.
-struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// `count` bytes (a multiple of 8) of the seeded generator's output: the probe's data, reproducible piece by piece.
+func piece(_ count: Int, from generator: inout SplitMix64) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    bytes.withUnsafeMutableBytes { raw in
+        for word in 0..<(count / 8) { raw.storeBytes(of: generator.next(), toByteOffset: word * 8, as: UInt64.self) }
     }
-    mutating func piece(_ count: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        bytes.withUnsafeMutableBytes { raw in
-            for word in 0..<(count / 8) { raw.storeBytes(of: next(), toByteOffset: word * 8, as: UInt64.self) }
-        }
-        return bytes
-    }
+    return bytes
 }
 
 let arguments = CommandLine.arguments
@@ -68,7 +58,7 @@ do {
     let metadata = SnapshotMetadata(index: 3, term: 1, voters: [1, 2, 3])
     let baseline = statusKiB("VmRSS")
 
-    var generator = Generator(state: 42)
+    var generator = SplitMix64(seed: 42)
     var sentChecksum: UInt32 = 0
     let pieceBytes = 64 * 1024
     let dataBytes = try NodeStorage.writeSnapshotFile(
@@ -76,7 +66,7 @@ do {
     ) {
         emit in
         for _ in 0..<(megabytes * 1024 * 1024 / pieceBytes) {
-            let piece = generator.piece(pieceBytes)
+            let piece = piece(pieceBytes, from: &generator)
             sentChecksum = piece.withUnsafeBytes { CRC32C.update(sentChecksum, $0) }
             try emit(piece)
         }
