@@ -255,10 +255,24 @@ final class PeerTransport: @unchecked Sendable {
                 continue
             }
             let frame = codec.encode(.message(message))
+            if frame.count >= Self.coalescedFrameLimit {
+                // A large AppendEntries goes in a buffer of its own, allocated to its size: appended to the
+                // batch, it would make the batch's buffer grow by doubling, and a follower catching up gets up to
+                // `maxInflightBytes` of them in one Ready.
+                if let buffer = buffers.removeValue(forKey: message.to) { write(buffer, on: link) }
+                var own = ByteBuffer()
+                own.reserveCapacity(frame.count)
+                own.writeBytes(frame)
+                write(own, on: link)
+                continue
+            }
             buffers[message.to, default: ByteBuffer()].writeBytes(frame)
         }
         for (peer, buffer) in buffers { write(buffer, on: links[peer]!) }
     }
+
+    /// Frames at least this large are not coalesced with the others of their batch.
+    static let coalescedFrameLimit = 64 << 10
 
     private func write(_ buffer: ByteBuffer, on link: Link) {
         if let channel = link.channel {
