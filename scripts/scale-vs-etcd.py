@@ -305,11 +305,7 @@ class Etcd(System):
 
 # ---- measurements --------------------------------------------------------------------------------------------
 
-def wrk(url, lua, conns, duration, script_args, threads=2, timeout=None):
-    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", "--timeout", "5s", "-s", lua, url,
-            "--"] + script_args
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-    out = p.stdout
+def parse_wrk(out):
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)", out, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -322,6 +318,58 @@ def wrk(url, lua, conns, duration, script_args, threads=2, timeout=None):
         "errors": errors.group(1) if errors else "",
         "raw": out,
     }
+
+
+def wrk(url, lua, conns, duration, script_args, threads=2, timeout=None):
+    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", "--timeout", "5s", "-s", lua, url,
+            "--"] + script_args
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return parse_wrk(p.stdout)
+
+
+def catch_up(sys_, r, prefix, loaded):
+    """Replaces a follower whose data is lost and waits until the new member has caught up; records the time, the
+    leader's peak RSS over its RSS before, the new member's RSS and peak, and (loaded) the PUT load's figures."""
+    leader = sys_.leader()
+    follower = sys_.follower()
+    target = sys_.committed(leader)
+    leader_pid = sys_.pid(leader)
+    leader_rss_before = proc_kib(leader_pid, "VmRSS")
+    reset_peak(leader_pid)
+    load = None
+    if loaded:
+        load = subprocess.Popen(
+            ["wrk", "-t2", "-c64", "-d600s", "--latency", "--timeout", "5s", "-s", PUT_LUA[sys_.name],
+             sys_.url(leader), "--", "mode=unique", f"size={a.size}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+    t0 = time.monotonic()
+    new_id = sys_.replace(follower)
+    while time.monotonic() < t0 + 900:
+        try:
+            if sys_.caught_up(new_id, target):
+                break
+        except Exception:
+            pass
+        time.sleep(0.05)
+    r[prefix + "catchup_s"] = time.monotonic() - t0
+    if load:
+        load.send_signal(signal.SIGINT)
+        r["catchup_load"] = parse_wrk(load.communicate(timeout=60)[0])
+    sys_.replace_done(new_id)
+    time.sleep(3)
+    r[prefix + "leader_peak_over_mb"] = ((proc_kib(leader_pid, "VmHWM") or 0) - (leader_rss_before or 0)) / 1024
+    new_pid = sys_.pid_of(new_id)
+    if new_pid:
+        r[prefix + "new_member_rss_mb"] = (proc_kib(new_pid, "VmRSS") or 0) / 1024
+        r[prefix + "new_member_peak_over_mb"] = (
+            (proc_kib(new_pid, "VmHWM") or 0) - (proc_kib(new_pid, "VmRSS") or 0)) / 1024
+    load_text = ""
+    if load:
+        load_text = f"; load during it {r['catchup_load']['rps']} req/s p99 {r['catchup_load']['p99_ms']} ms"
+    log(f"{sys_.name}: wiped member caught up to index {target} in {r[prefix + 'catchup_s']:.1f} s{load_text}; leader"
+        f" peak +{r[prefix + 'leader_peak_over_mb']:.0f} MB; new member RSS"
+        f" {r.get(prefix + 'new_member_rss_mb', 0):.0f} MB, peak +{r.get(prefix + 'new_member_peak_over_mb', 0):.0f} MB")
 
 
 def measure(sys_):
@@ -374,74 +422,10 @@ def measure(sys_):
     log(f"{sys_.name}: restart to a linearizable read: {r['restart_s']:.2f} s")
     time.sleep(5)
 
-    # The same replacement with no load: the memory a snapshot transfer itself takes on either side.
-    leader = sys_.leader()
-    follower = sys_.follower()
-    target = sys_.committed(leader)
-    leader_pid = sys_.pid(leader)
-    leader_rss_before = proc_kib(leader_pid, "VmRSS")
-    reset_peak(leader_pid)
-    t0 = time.monotonic()
-    new_id = sys_.replace(follower)
-    while time.monotonic() < t0 + 900 and not sys_.caught_up(new_id, target):
-        time.sleep(0.05)
-    r["idle_catchup_s"] = time.monotonic() - t0
-    sys_.replace_done(new_id)
-    time.sleep(3)
-    r["idle_leader_peak_over_mb"] = ((proc_kib(leader_pid, "VmHWM") or 0) - (leader_rss_before or 0)) / 1024
-    new_pid = sys_.pid_of(new_id)
-    r["idle_new_member_rss_mb"] = (proc_kib(new_pid, "VmRSS") or 0) / 1024 if new_pid else None
-    r["idle_new_member_peak_over_mb"] = (
-        ((proc_kib(new_pid, "VmHWM") or 0) - (proc_kib(new_pid, "VmRSS") or 0)) / 1024 if new_pid else None)
-    log(f"{sys_.name}: idle catch-up {r['idle_catchup_s']:.1f} s; leader peak +{r['idle_leader_peak_over_mb']:.0f} MB;"
-        f" new member RSS {r['idle_new_member_rss_mb']} MB, peak +{r['idle_new_member_peak_over_mb']} MB")
+    # With no load: the memory a snapshot transfer itself takes on either side. Then under a PUT load.
+    catch_up(sys_, r, "idle_", loaded=False)
     time.sleep(5)
-
-    leader = sys_.leader()
-    follower = sys_.follower()
-    target = sys_.committed(leader)
-    leader_pid = sys_.pid(leader)
-    leader_rss_before = proc_kib(leader_pid, "VmRSS")
-    reset_peak(leader_pid)
-    load = subprocess.Popen(
-        ["wrk", "-t2", "-c64", "-d600s", "--latency", "--timeout", "5s", "-s", PUT_LUA[sys_.name],
-         sys_.url(leader), "--", "mode=unique", f"size={a.size}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
-    t0 = time.monotonic()
-    new_id = sys_.replace(follower)
-    deadline = t0 + 900
-    new_pid = None
-    while time.monotonic() < deadline:
-        if new_pid is None:
-            new_pid = sys_.pid_of(new_id) or None
-        try:
-            if sys_.caught_up(new_id, target):
-                break
-        except Exception:
-            pass
-        time.sleep(0.05)
-    r["catchup_s"] = time.monotonic() - t0
-    caught_up_at = time.monotonic()
-    load.send_signal(signal.SIGINT)
-    out = load.communicate(timeout=60)[0]
-    sys_.replace_done(new_id)
-    during = {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) if "Requests/sec" in out else None,
-        "seconds": caught_up_at - t0 + 2,
-    }
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)", out, re.M)
-    during["p99_ms"] = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else None
-    r["catchup_load"] = during
-    r["leader_peak_over_mb"] = ((proc_kib(leader_pid, "VmHWM") or 0) - (leader_rss_before or 0)) / 1024
-    new_pid = sys_.pid_of(new_id)
-    if new_pid:
-        time.sleep(3)
-        r["new_member_peak_over_mb"] = ((proc_kib(new_pid, "VmHWM") or 0) - (proc_kib(new_pid, "VmRSS") or 0)) / 1024
-        r["new_member_rss_mb"] = (proc_kib(new_pid, "VmRSS") or 0) / 1024
-    log(f"{sys_.name}: wiped member caught up to index {target} in {r['catchup_s']:.1f} s; load during it "
-        f"{during['rps']} req/s p99 {during['p99_ms']} ms; leader peak +{r['leader_peak_over_mb']:.0f} MB, new member "
-        f"peak +{r.get('new_member_peak_over_mb', 0):.0f} MB over its RSS {r.get('new_member_rss_mb', 0):.0f} MB")
+    catch_up(sys_, r, "", loaded=True)
     sys_.stop()
     return r
 
