@@ -83,17 +83,15 @@ func restoreFootprint() {
             + " RSS \(rss / 1024) MB, \(trimmed / 1024) MB after malloc_trim")
 }
 
+/// Resident memory in KiB, from /proc/self/statm (its second field, in pages).
 func residentKiB() -> Int {
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }
     defer { fclose(file) }
-    var size = 0
-    var resident = 0
-    _ = withUnsafeMutablePointer(to: &size) { s in
-        withUnsafeMutablePointer(to: &resident) { r in
-            withVaList([s, r]) { vfscanf(file, "%d %d", $0) }
-        }
-    }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+    var line = [CChar](repeating: 0, count: 128)
+    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+    let fields = String(cString: line).split(separator: " ")
+    guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
 }
 
 if CommandLine.arguments.contains("--restore") { restoreFootprint() }

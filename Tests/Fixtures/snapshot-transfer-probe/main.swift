@@ -11,24 +11,16 @@ import Glibc
 import RaftCore
 import RaftStorage
 
+/// A field of /proc/self/status in KiB (a line such as `VmHWM:\t   13568 kB`), or -1.
 func statusKiB(_ field: String) -> Int {
     guard let file = fopen("/proc/self/status", "r") else { return -1 }
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, Int32(line.count), file) != nil {
-        let text = String(cString: line)
-        if text.hasPrefix(field + ":") {
-            return Int(text.dropFirst(field.count + 1).trimmingCharacters(in: " \tkB\n")) ?? -1
-        }
+        let words = String(cString: line).split(whereSeparator: \.isWhitespace)
+        if words.count >= 2, words[0] == field + ":" { return Int(words[1]) ?? -1 }
     }
     return -1
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        return String(drop { characters.contains($0) }.reversed().drop { characters.contains($0) }.reversed())
-    }
 }
 
 /// `count` bytes (a multiple of 8) of the seeded generator's output: the probe's data, reproducible piece by piece.
