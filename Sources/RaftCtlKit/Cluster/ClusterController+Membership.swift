@@ -67,7 +67,8 @@ extension ClusterController {
             throw .usage("the admin socket of \(id) would be \(socketLength) bytes, over the Unix limit")
         }
         let started = ProcessControl.monotonicMilliseconds()
-        let node = ClusterSpec.Node(id: id, peerPort: try Self.freePort(), clientPort: try Self.freePort(), added: true)
+        let ports = try Self.freePorts(2, excluding: Set(spec.nodes.flatMap { [$0.peerPort, $0.clientPort] }))
+        let node = ClusterSpec.Node(id: id, peerPort: ports[0], clientPort: ports[1], added: true)
         var request = AdminRequest(op: "add-member", id: .number(1))
         request.node = id
         request.peer = "\(spec.host):\(node.peerPort)"

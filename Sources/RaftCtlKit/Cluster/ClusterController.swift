@@ -244,7 +244,7 @@ public struct ClusterController: Sendable {
                 throw .failed("port \(port) (in --base-port \(base)…\(base + 2 * options.nodes - 1)) is already in use")
             }
         } else {
-            ports = try (0..<(2 * options.nodes)).map { _ throws(RaftctlError) in try Self.freePort() }
+            ports = try Self.freePorts(2 * options.nodes)
         }
         try FileIO.makeDirectories(directory.path)
         chmod(directory.path, 0o700)
@@ -277,20 +277,34 @@ public struct ClusterController: Sendable {
         }
     }
 
-    static func freePort() throws(RaftctlError) -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+    /// `count` distinct loopback ports that are free now and not in `excluding` (ports the cluster already uses).
+    /// Each is chosen by the kernel (bind to port 0), and every socket stays bound until all are chosen: closed
+    /// one at a time, the kernel may hand out the same port twice, and a node whose peer and client ports are
+    /// the same cannot start.
+    static func freePorts(_ count: Int, excluding: Set<Int> = []) throws(RaftctlError) -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        var ports: [Int] = []
+        // A port in `excluding` may be free now (its node is down); such picks are held and skipped.
+        for _ in 0..<(count + 64) where ports.count < count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { break }
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+                }
             }
+            guard bound else { break }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if !excluding.contains(port) && !ports.contains(port) { ports.append(port) }
         }
-        guard bound else { throw .failed("cannot find a free loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard ports.count == count else { throw .failed("cannot find \(count) free loopback ports") }
+        return ports
     }
 
     /// The raftd command line for one node.
