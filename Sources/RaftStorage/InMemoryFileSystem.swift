@@ -115,7 +115,7 @@ public final class InMemoryFileSystem: FileSystem {
             state.names = state.durableNames
             let live = Set(state.names.values)
             state.inodes = state.inodes.filter { live.contains($0.key) }
-            for key in state.inodes.keys {
+            for key in state.inodes.keys.sorted() {
                 // A fresh buffer: sharing one with `durableData` would make the next write copy the whole file.
                 state.inodes[key]!.data = Self.separateCopy(state.inodes[key]!.durableData)
                 state.inodes[key]!.dirtyFromOffset = nil
@@ -143,7 +143,7 @@ public final class InMemoryFileSystem: FileSystem {
     /// after losing power mid-flush. Directory entries still survive only if synced.
     public func simulateCrash(tearingUnsyncedWritesWith generator: inout some RandomNumberGenerator) {
         state.withLock { state in
-            for key in state.inodes.keys {
+            for key in state.inodes.keys.sorted() {
                 guard let from = state.inodes[key]!.dirtyFromOffset else { continue }
                 let data = state.inodes[key]!.data
                 let start = min(from, data.count)
@@ -166,7 +166,7 @@ public final class InMemoryFileSystem: FileSystem {
     public func simulateCrash(losingPagesWith generator: inout some RandomNumberGenerator) {
         let pageBytes = 4096
         state.withLock { state in
-            for key in state.inodes.keys {
+            for key in state.inodes.keys.sorted() {
                 guard let from = state.inodes[key]!.dirtyFromOffset else { continue }
                 let data = state.inodes[key]!.data
                 var survived = state.inodes[key]!.durableData
