@@ -30,6 +30,10 @@ public struct RaftConfig: Sendable, Hashable {
     /// `MaxInflightBytes`): what bounds the leader's memory while a follower catches up a long log, where
     /// ``maxInflightMessages`` full messages alone would allow hundreds of megabytes at once.
     public var maxInflightBytes: Int = 16 << 20
+    /// Bytes (``Entry/sizeBytes``) of durable, applied entries the core keeps in memory when it has an
+    /// ``EntryStorage``: what replication to followers a little behind and reads of recent entries need. Older
+    /// entries are read from storage; without one the whole log since the snapshot stays in memory.
+    public var entryCacheBytes: Int = 8 << 20
     /// Proposals are refused once the leader holds this many uncommitted entries.
     public var maxUncommittedEntries: Int = 100_000
     /// Payload bytes of committed entries handed out in one ``Ready``.
@@ -71,9 +75,9 @@ public struct RaftConfig: Sendable, Hashable {
                 + " (\(heartbeatIntervalTicks))"
         }
         if maxInflightMessages < 1 || maxMessageBytes < 1 || maxInflightBytes < 1 || maxUncommittedEntries < 1
-            || maxApplyBytes < 1
+            || maxApplyBytes < 1 || entryCacheBytes < 1
         {
-            return "message, in-flight, uncommitted and apply limits must be positive"
+            return "message, in-flight, uncommitted, apply and entry cache limits must be positive"
         }
         return nil
     }

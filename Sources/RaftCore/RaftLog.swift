@@ -1,12 +1,25 @@
-/// The in-memory view of one node's log: a snapshot boundary followed by contiguous entries.
+/// One node's log: a snapshot boundary followed by contiguous entries. Every entry's term is held; the entries
+/// themselves are held from ``cacheStart`` on, and read from ``storage`` before that.
 ///
-/// Invariants: `entries[i].index == snapshotIndex + 1 + i`; terms never decrease along the log;
-/// `snapshotIndex <= applied <= committed`; `committed` never decreases; `persisted <= lastIndex`.
-struct RaftLog: Sendable {
+/// Invariants: `terms[i]` is the term of entry `snapshotIndex + 1 + i`; terms never decrease along the log;
+/// `cache[i].index == cacheStart + i` and the cache runs through `lastIndex`; `snapshotIndex <= applied <=
+/// committed`; `committed` never decreases; `persisted <= lastIndex`; every entry after `persisted` (not yet
+/// durable, so not readable from storage) is in the cache; without a storage the cache holds the whole log.
+struct RaftLog {
     /// The last index covered by the snapshot (0 when there is none).
     private(set) var snapshotIndex: LogIndex
     private(set) var snapshotTerm: Term
-    private(set) var entries: [Entry]
+    /// The term of every entry after the snapshot: 8 bytes an entry, so term checks never read storage.
+    private var terms: [Term]
+    /// The newest entries, from `cacheStart` through `lastIndex`.
+    private var cache: [Entry]
+    private(set) var cacheStart: LogIndex
+    /// The ``Entry/sizeBytes`` of `cache`.
+    private(set) var cacheBytes = 0
+    /// Where entries before `cacheStart` are read; nil keeps every entry in memory.
+    let storage: (any EntryStorage)?
+    /// The cache is trimmed to this many bytes of durable, applied entries.
+    let cacheLimitBytes: Int
     var committed: LogIndex
     /// Entries through this index have been handed to the application (confirmed by `advance`).
     var applied: LogIndex
@@ -15,10 +28,18 @@ struct RaftLog: Sendable {
     /// The first index not yet handed out for persistence.
     var unstableFrom: LogIndex
 
-    init(snapshot: SnapshotMetadata?, entries: [Entry], committed: LogIndex) {
+    init(
+        snapshot: SnapshotMetadata?, entries: [Entry], committed: LogIndex, storage: (any EntryStorage)? = nil,
+        cacheLimitBytes: Int = .max
+    ) {
         self.snapshotIndex = snapshot?.index ?? .zero
         self.snapshotTerm = snapshot?.term ?? .zero
-        self.entries = entries
+        self.terms = entries.map(\.term)
+        self.storage = storage
+        self.cacheLimitBytes = storage == nil ? .max : cacheLimitBytes
+        self.cache = entries
+        self.cacheStart = snapshotIndex.next
+        self.cacheBytes = entries.reduce(0) { $0 + $1.sizeBytes }
         let last = LogIndex(snapshotIndex.rawValue + UInt64(entries.count))
         self.committed = min(max(committed, snapshotIndex), last)
         self.applied = snapshotIndex
@@ -27,23 +48,25 @@ struct RaftLog: Sendable {
     }
 
     var firstIndex: LogIndex { snapshotIndex.next }
-    var lastIndex: LogIndex { LogIndex(snapshotIndex.rawValue + UInt64(entries.count)) }
-    var lastTerm: Term { entries.last?.term ?? snapshotTerm }
+    var lastIndex: LogIndex { LogIndex(snapshotIndex.rawValue + UInt64(terms.count)) }
+    var lastTerm: Term { terms.last ?? snapshotTerm }
 
     /// The term of the entry at `index`, or nil if it was compacted away or does not exist yet.
     func term(at index: LogIndex) -> Term? {
         if index == snapshotIndex { return snapshotTerm }
         guard index > snapshotIndex, index <= lastIndex else { return nil }
-        return entries[offset(index)].term
+        return terms[Int(index.rawValue - snapshotIndex.rawValue - 1)]
     }
 
     func matchTerm(_ index: LogIndex, _ term: Term) -> Bool {
         self.term(at: index) == term
     }
 
+    /// The entry at `index`, from the cache or storage; nil when the log does not hold it (or storage failed).
     func entry(at index: LogIndex) -> Entry? {
         guard index > snapshotIndex, index <= lastIndex else { return nil }
-        return entries[offset(index)]
+        if index >= cacheStart { return cache[cacheOffset(index)] }
+        return try? storage?.entries(from: index, through: index, maxBytes: .max).first
     }
 
     /// The election restriction (§5.4.1): a candidate's log is at least as up-to-date as ours.
@@ -51,18 +74,22 @@ struct RaftLog: Sendable {
         candidateTerm > lastTerm || (candidateTerm == lastTerm && candidateIndex >= lastIndex)
     }
 
-    /// Entries in `from...through`, stopping once `maxBytes` is exceeded (always at least one entry).
-    func slice(from: LogIndex, through: LogIndex, maxBytes: Int) -> [Entry] {
+    /// Entries in `from...through`, stopping once `maxBytes` is exceeded (always at least one entry). A range that
+    /// starts before the cache is read from storage and ends where the cache begins.
+    func slice(from: LogIndex, through: LogIndex, maxBytes: Int) throws -> [Entry] {
         guard from <= through, from > snapshotIndex, through <= lastIndex else { return [] }
+        if from < cacheStart, let storage {
+            return try storage.entries(from: from, through: min(through, cacheStart.previous), maxBytes: maxBytes)
+        }
         var bytes = 0
-        var end = offset(from)
-        let limit = offset(through)
+        var end = cacheOffset(from)
+        let limit = cacheOffset(through)
         while end <= limit {
-            bytes += entries[end].sizeBytes
-            if bytes > maxBytes && end > offset(from) { break }
+            bytes += cache[end].sizeBytes
+            if bytes > maxBytes && end > cacheOffset(from) { break }
             end += 1
         }
-        return Array(entries[offset(from)..<end])
+        return Array(cache[cacheOffset(from)..<end])
     }
 
     /// The first entry of `incoming` whose index is past our log or whose term differs from ours.
@@ -82,12 +109,45 @@ struct RaftLog: Sendable {
         )
         precondition(
             first.index > committed, "append at \(first.index) would rewrite committed entries (commit \(committed))")
-        if first.index <= lastIndex {
-            entries.removeSubrange(offset(first.index)...)
+        let replacing = first.index <= lastIndex
+        if replacing {
+            terms.removeSubrange(Int(first.index.rawValue - snapshotIndex.rawValue - 1)...)
             if first.index < unstableFrom { unstableFrom = first.index }
             if first.index <= persisted { persisted = first.index.previous }
         }
-        entries.append(contentsOf: newEntries)
+        if first.index < cacheStart {
+            // Everything cached is replaced: the cache starts again at the new entries.
+            cache.removeAll()
+            cacheBytes = 0
+            cacheStart = first.index
+        } else if replacing {
+            let dropped = cache[cacheOffset(first.index)...]
+            cacheBytes -= dropped.reduce(0) { $0 + $1.sizeBytes }
+            cache.removeSubrange(cacheOffset(first.index)...)
+        }
+        for entry in newEntries {
+            terms.append(entry.term)
+            cacheBytes += entry.sizeBytes
+        }
+        cache.append(contentsOf: newEntries)
+    }
+
+    /// Drops the oldest cached entries while the cache is over its limit, keeping every entry not yet durable or
+    /// not yet applied (a restart replays its recovered log from memory, then trims it). Trims to three quarters of the limit, so the entries
+    /// shifted per trim are paid for by the bytes appended since the last one.
+    mutating func trimCache() {
+        guard storage != nil, cacheBytes > cacheLimitBytes else { return }
+        let keep = min(persisted, applied).next
+        var dropCount = 0
+        var bytes = cacheBytes
+        while dropCount < cache.count, cache[dropCount].index < keep, bytes > cacheLimitBytes / 4 * 3 {
+            bytes -= cache[dropCount].sizeBytes
+            dropCount += 1
+        }
+        guard dropCount > 0 else { return }
+        cache.removeFirst(dropCount)
+        cacheBytes = bytes
+        cacheStart = LogIndex(cacheStart.rawValue + UInt64(dropCount))
     }
 
     /// The highest index in `...atOrBefore` whose term is `term`, scanning back over higher terms only.
@@ -118,14 +178,23 @@ struct RaftLog: Sendable {
         guard index > snapshotIndex else { return }
         precondition(index <= applied, "compaction through \(index) passes the applied index \(applied)")
         let t = term(at: index)!
-        entries.removeFirst(offset(index) + 1)
+        terms.removeFirst(Int(index.rawValue - snapshotIndex.rawValue))
+        if index >= cacheStart {
+            let dropped = cache[..<cacheOffset(index.next)]
+            cacheBytes -= dropped.reduce(0) { $0 + $1.sizeBytes }
+            cache.removeFirst(dropped.count)
+            cacheStart = index.next
+        }
         snapshotIndex = index
         snapshotTerm = t
     }
 
     /// Replaces the whole log with a snapshot received from the leader.
     mutating func restore(_ metadata: SnapshotMetadata) {
-        entries.removeAll()
+        terms.removeAll()
+        cache.removeAll()
+        cacheBytes = 0
+        cacheStart = metadata.index.next
         snapshotIndex = metadata.index
         snapshotTerm = metadata.term
         committed = metadata.index
@@ -138,7 +207,7 @@ struct RaftLog: Sendable {
         if index <= lastIndex, index > persisted { persisted = index }
     }
 
-    private func offset(_ index: LogIndex) -> Int {
-        Int(index.rawValue - snapshotIndex.rawValue - 1)
+    private func cacheOffset(_ index: LogIndex) -> Int {
+        Int(index.rawValue - cacheStart.rawValue)
     }
 }

@@ -308,9 +308,15 @@ extension RaftNode {
         guard let prevTerm = log.term(at: prevIndex) else {
             return sendSnapshot(to: peer, &p)
         }
-        let entries =
-            p.next <= log.lastIndex
-            ? log.slice(from: p.next, through: log.lastIndex, maxBytes: config.maxMessageBytes) : []
+        let entries: [Entry]
+        do {
+            entries =
+                p.next <= log.lastIndex
+                ? try log.slice(from: p.next, through: log.lastIndex, maxBytes: config.maxMessageBytes) : []
+        } catch {
+            noteEntryReadFailure(error)
+            return false
+        }
         if entries.isEmpty && !allowEmpty { return false }
         let commit = log.committed
         send(

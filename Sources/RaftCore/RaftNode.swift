@@ -5,8 +5,11 @@
 /// Outputs accumulate until the shell takes them with ``ready()``, handles them as ``Ready`` describes, and
 /// acknowledges with ``advance(_:)``. No input may be given between `ready()` and `advance(_:)`.
 ///
-/// The same seed, configuration and sequence of inputs always produce the same outputs.
-public struct RaftNode: Sendable {
+/// The same seed, configuration and sequence of inputs always produce the same outputs (and the same reads of
+/// its ``EntryStorage``, if it has one).
+///
+/// Not `Sendable`: it may read entries through an ``EntryStorage``, a reference owned by the same loop.
+public struct RaftNode {
     public let id: NodeID
     public let config: RaftConfig
     /// Every other member, voters and learners, sorted: who a leader replicates to.
@@ -22,6 +25,10 @@ public struct RaftNode: Sendable {
     /// The node found it lost entries it had acknowledged (``RaftEvent/lostAcknowledgedEntries``): it ignores
     /// every input from then on, so it can neither vote twice nor acknowledge what it does not hold.
     public private(set) var halted = false
+    /// Set when reading entries from the ``EntryStorage`` failed (a damaged record): the node's storage is broken,
+    /// and its owner must stop it (raftd's runtime does, naming the error). Nothing is sent or applied from what
+    /// could not be read.
+    public private(set) var entryReadFailure: String?
     /// A ``RaftEvent/removedFromCluster(term:)`` was reported for the current membership.
     var removalReported = false
 
@@ -79,7 +86,13 @@ public struct RaftNode: Sendable {
     }
 
     /// Creates a node from what it had persisted (nothing, for a brand-new member).
-    public init(config: RaftConfig, restoring state: PersistentState = PersistentState()) {
+    ///
+    /// - Parameter entryStorage: where the durable entries are, so the core keeps only
+    ///   ``RaftConfig/entryCacheBytes`` of them in memory (once applied); nil keeps the whole log in memory.
+    public init(
+        config: RaftConfig, restoring state: PersistentState = PersistentState(),
+        entryStorage: (any EntryStorage)? = nil
+    ) {
         if let problem = config.validate() { preconditionFailure("invalid RaftConfig: \(problem)") }
         self.id = config.id
         self.config = config
@@ -89,7 +102,8 @@ public struct RaftNode: Sendable {
         self.vote = state.hardState.vote
         self.durableHardState = state.hardState
         self.log = RaftLog(
-            snapshot: state.snapshot?.metadata, entries: state.entries, committed: state.hardState.commit)
+            snapshot: state.snapshot?.metadata, entries: state.entries, committed: state.hardState.commit,
+            storage: entryStorage, cacheLimitBytes: config.entryCacheBytes)
         self.latestSnapshot = state.snapshot
         self.rng = SplitMix64(seed: config.randomSeed)
         noteConfigurations(in: state.entries)
@@ -153,8 +167,18 @@ public struct RaftNode: Sendable {
     public var lastIndex: LogIndex { log.lastIndex }
     public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
 
-    /// The entry at `index`, if this node still holds it in memory.
+    /// The entry at `index`, if this node's log holds it (read from its ``EntryStorage`` when not in memory).
     public func entry(at index: LogIndex) -> Entry? { log.entry(at: index) }
+
+    /// The first index whose entry is held in memory (entries before it are read from the ``EntryStorage``).
+    public var cachedFromIndex: LogIndex { log.cacheStart }
+
+    /// The bytes of the entries held in memory (``Entry/sizeBytes``).
+    public var cachedEntryBytes: Int { log.cacheBytes }
+
+    mutating func noteEntryReadFailure(_ error: any Error) {
+        if entryReadFailure == nil { entryReadFailure = "reading the log failed: \(error)" }
+    }
 
     // MARK: - Ready / advance
 
@@ -174,18 +198,24 @@ public struct RaftNode: Sendable {
 
         let hs = hardState
         let hardStateChange = hs != durableHardState ? hs : nil
+        // Unstable entries are always in memory: this slice never reads storage.
         let unstable =
             log.unstableFrom <= log.lastIndex
-            ? log.slice(from: log.unstableFrom, through: log.lastIndex, maxBytes: .max) : []
+            ? (try? log.slice(from: log.unstableFrom, through: log.lastIndex, maxBytes: .max)) ?? [] : []
         let persistThrough = log.lastIndex
         log.unstableFrom = log.lastIndex.next
 
         var applyFrom = log.applied.next
         if let snapshot = snapshotToInstall { applyFrom = max(applyFrom, snapshot.metadata.index.next) }
         let applyLimit = min(log.committed, log.lastIndex)
-        let committed =
-            applyFrom <= applyLimit
-            ? log.slice(from: applyFrom, through: applyLimit, maxBytes: config.maxApplyBytes) : []
+        var committed: [Entry] = []
+        if applyFrom <= applyLimit && entryReadFailure == nil {
+            do {
+                committed = try log.slice(from: applyFrom, through: applyLimit, maxBytes: config.maxApplyBytes)
+            } catch {
+                noteEntryReadFailure(error)
+            }
+        }
         let applyThrough = committed.last?.index ?? applyFrom.previous
 
         readyCount += 1
@@ -215,6 +245,7 @@ public struct RaftNode: Sendable {
         outstandingReady = nil
         log.markPersisted(through: ready.persistThrough)
         if ready.applyThrough > log.applied { log.applied = ready.applyThrough }
+        log.trimCache()
         if role == .leader && maybeCommit() { broadcastRequested = true }
     }
 

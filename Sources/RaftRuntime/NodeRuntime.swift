@@ -96,7 +96,8 @@ public final class NodeRuntime<Machine: StateMachine> {
         stateMachine = machine
         lastSnapshotIndex = state.snapshot?.metadata.index ?? .zero
         lastSnapshotBytes = snapshotBytes
-        raft = RaftNode(config: options.raft, restoring: state)
+        // The core keeps a bounded cache of entries and reads older ones back from the WAL.
+        raft = RaftNode(config: options.raft, restoring: state, entryStorage: storage)
         // The core and the state machine have what recovery found: the storage's extra copy would otherwise pin
         // the recovered entries and snapshot bytes for the life of the process, even after compaction.
         storage.releaseRecoveredState()
@@ -240,8 +241,15 @@ public final class NodeRuntime<Machine: StateMachine> {
 
     /// Handles every pending Ready of the core: send, persist, send what waited, apply, answer clients.
     public func flush() {
+        // An input may have made the core read a damaged entry (to send it): it sent nothing, and the node stops.
+        if isServing, let failure = raft.entryReadFailure { return enterStorageFailure(failure) }
         while isServing, raft.hasReady {
             let ready = raft.ready()
+            if let failure = raft.entryReadFailure {
+                // Reading entries to apply failed. The Ready stays outstanding for good, as after a failed write.
+                enterStorageFailure(failure)
+                return
+            }
             send(ready.messagesNow)
             let work = ready.persist
             if !work.isEmpty {

@@ -20,7 +20,7 @@ import RaftCore
 /// Hard state lives in the WAL as a record type, replayed last-wins, so a vote and the entries of one batch are
 /// made durable by the same sync; every new segment starts with a copy of the current hard state, so deleting
 /// old segments never loses it.
-public final class NodeStorage {
+public final class NodeStorage: EntryStorage {
     struct Segment {
         var sequence: UInt64
         var path: String
@@ -49,6 +49,8 @@ public final class NodeStorage {
     public private(set) var failure: StorageError?
     /// Successful data syncs of the WAL (for benchmarks and tests of group commit).
     public private(set) var walSyncCount = 0
+    /// Entries read back from the WAL since opening (``entries(in:)``), for tests and the simulation's stats.
+    public private(set) var entriesReadBack = 0
 
     private var entries: [EntryLocation]
     private var segments: [Segment]
@@ -192,7 +194,8 @@ public final class NodeStorage {
 
     /// Entries in `range` that are in the log (the part of `range` outside `firstIndex...lastIndex` is ignored),
     /// read back from the WAL: each record's checksum is verified again, and damage throws
-    /// ``StorageError/corrupt(path:byteOffset:reason:)``.
+    /// ``StorageError/corrupt(path:byteOffset:reason:)``. Records that lie next to each other in a segment are read
+    /// with one read of up to ``maxReadBytes``.
     public func entries(in range: ClosedRange<LogIndex>) throws -> [Entry] {
         let low = max(range.lowerBound, firstIndex)
         let high = min(range.upperBound, lastIndex)
@@ -202,32 +205,76 @@ public final class NodeStorage {
         result.reserveCapacity(Int(high.rawValue - low.rawValue + 1))
         var openSegment: (sequence: UInt64, file: OpenFile)?
         defer { if let openSegment { fileSystem.close(openSegment.file) } }
-        for position in Int(low.rawValue - base)...Int(high.rawValue - base) {
-            let location = entries[position]
-            let path = joinPath(options.directory, WALFormat.segmentName(sequence: location.segmentSequence))
+        var position = Int(low.rawValue - base)
+        let last = Int(high.rawValue - base)
+        while position <= last {
+            // A run: the records from `position` on that follow each other in one segment.
+            let first = entries[position]
+            var runEnd = position
+            var runBytes = Int(first.recordBytes)
+            while runEnd < last {
+                let previous = entries[runEnd]
+                let next = entries[runEnd + 1]
+                guard next.segmentSequence == first.segmentSequence,
+                    UInt64(next.byteOffset) == UInt64(previous.byteOffset) + UInt64(previous.recordBytes),
+                    runBytes + Int(next.recordBytes) <= Self.maxReadBytes
+                else { break }
+                runEnd += 1
+                runBytes += Int(next.recordBytes)
+            }
+            let path = joinPath(options.directory, WALFormat.segmentName(sequence: first.segmentSequence))
             do {
-                if openSegment?.sequence != location.segmentSequence {
+                if openSegment?.sequence != first.segmentSequence {
                     if let openSegment { fileSystem.close(openSegment.file) }
                     openSegment = nil
-                    openSegment = (location.segmentSequence, try fileSystem.open(path, options: .readOnly))
+                    openSegment = (first.segmentSequence, try fileSystem.open(path, options: .readOnly))
                 }
-                let bytes = try fileSystem.read(
-                    openSegment!.file, at: UInt64(location.byteOffset), count: Int(location.recordBytes))
-                let decoded = bytes.withUnsafeBytes { WALFormat.decode($0, at: 0) }
-                guard case .record(.entry(let entry), _) = decoded,
-                    entry.index.rawValue == base + UInt64(position), entry.term == location.term
-                else {
-                    throw StorageError.corrupt(
-                        path: path, byteOffset: UInt64(location.byteOffset),
-                        reason: "the entry at index \(base + UInt64(position)) does not read back")
+                let bytes = try fileSystem.read(openSegment!.file, at: UInt64(first.byteOffset), count: runBytes)
+                var offset = 0
+                for index in position...runEnd {
+                    let location = entries[index]
+                    let decoded =
+                        bytes.count >= offset + Int(location.recordBytes)
+                        ? bytes.withUnsafeBytes { WALFormat.decode($0, at: offset) } : nil
+                    guard case .record(.entry(let entry), _)? = decoded,
+                        entry.index.rawValue == base + UInt64(index), entry.term == location.term
+                    else {
+                        throw StorageError.corrupt(
+                            path: path, byteOffset: UInt64(location.byteOffset),
+                            reason: "the entry at index \(base + UInt64(index)) does not read back")
+                    }
+                    result.append(entry)
+                    entriesReadBack += 1
+                    offset += Int(location.recordBytes)
                 }
-                result.append(entry)
             } catch {
                 throw Self.storageError(error)
             }
+            position = runEnd + 1
         }
         return result
     }
+
+    /// Entries from `from` through at most `through`, as many as fit in `maxBytes` (counted as ``Entry/sizeBytes``,
+    /// at least one): the core's ``EntryStorage`` read.
+    public func entries(from: LogIndex, through: LogIndex, maxBytes: Int) throws -> [Entry] {
+        let low = max(from, firstIndex)
+        let high = min(through, lastIndex)
+        guard low <= high else { return [] }
+        // A record is a little larger than its entry's `sizeBytes` estimate, so this stays within `maxBytes`.
+        var end = low
+        var bytes = Int(entries[Int(low.rawValue - firstIndex.rawValue)].recordBytes)
+        while end < high {
+            let next = Int(entries[Int(end.rawValue - firstIndex.rawValue) + 1].recordBytes)
+            if bytes + next > maxBytes { break }
+            bytes += next
+            end = end.next
+        }
+        return try entries(in: low...end)
+    }
+
+    /// The largest single read ``entries(in:)`` makes.
+    static let maxReadBytes = 4 << 20
 
     /// The path of the newest snapshot file, for ``SnapshotChunkReader``.
     public var newestSnapshotPath: String? {

@@ -33,17 +33,19 @@ public final class Cluster {
 
     /// Creates `size` nodes `n1…nN`. `configure` adjusts each node's config (seeded from `seed` and its id).
     /// With `durableStorage`, every node also persists through the real `RaftStorage` (see ``DurableBackend``)
-    /// and recovers from it when restarted.
+    /// and recovers from it when restarted. With `entryCacheBytes`, each core keeps that many bytes of applied
+    /// entries and reads older ones through an ``EntryStorage`` (see ``SimNode/entryStorage``).
     public init(
         size: Int, seed: UInt64 = 1, snapshotEveryEntries: Int? = nil, durableStorage: Bool = false,
-        configure: (inout RaftConfig) -> Void = { _ in }
+        entryCacheBytes: Int? = nil, configure: (inout RaftConfig) -> Void = { _ in }
     ) {
         precondition(size >= 1, "a cluster needs at least one node")
         ids = (1...UInt64(size)).map { NodeID($0) }
         for id in ids {
             var config = RaftConfig(id: id, voters: ids, randomSeed: seed &* 1_000_003 &+ id.rawValue)
             configure(&config)
-            var node = SimNode(config: config, snapshotEveryEntries: snapshotEveryEntries)
+            var node = SimNode(
+                config: config, snapshotEveryEntries: snapshotEveryEntries, entryCacheBytes: entryCacheBytes)
             if durableStorage { node.durable = DurableBackend(nodeID: id) }
             nodes[id] = node
         }

@@ -86,7 +86,7 @@ public struct KVStateMachine: Sendable {
 
 /// One simulated cluster member: the real ``RaftNode`` driven through its Ready/advance contract over
 /// ``MemoryStorage`` and a ``KVStateMachine``. Crashing keeps only storage; restarting rebuilds the rest.
-public struct SimNode: Sendable {
+public struct SimNode {
     public let config: RaftConfig
     public private(set) var raft: RaftNode
     public private(set) var storage = MemoryStorage()
@@ -103,9 +103,19 @@ public struct SimNode: Sendable {
     public var durable: DurableBackend?
     private var restarts: UInt64 = 0
 
-    public init(config: RaftConfig, snapshotEveryEntries: Int? = nil) {
+    /// The durable entries, for the core to read what it evicted from its cache (with `entryCacheBytes`).
+    public private(set) var entryStorage: MemoryEntryStorage?
+
+    /// - Parameter entryCacheBytes: gives the core an ``EntryStorage`` and this cache limit, so that it reads
+    ///   older entries back through the interface; nil keeps the whole log in the core.
+    public init(config: RaftConfig, snapshotEveryEntries: Int? = nil, entryCacheBytes: Int? = nil) {
+        var config = config
+        if let entryCacheBytes {
+            config.entryCacheBytes = entryCacheBytes
+            entryStorage = MemoryEntryStorage()
+        }
         self.config = config
-        self.raft = RaftNode(config: config)
+        self.raft = RaftNode(config: config, entryStorage: entryStorage)
         self.snapshotEveryEntries = snapshotEveryEntries
     }
 
@@ -120,6 +130,10 @@ public struct SimNode: Sendable {
         while raft.hasReady {
             let ready = raft.ready()
             storage.persist(ready.persist)
+            if let entryStorage {
+                if let snapshot = ready.persist.snapshot { entryStorage.reset(after: snapshot.metadata.index) }
+                entryStorage.append(ready.persist.entries)
+            }
             durable?.persist(ready.persist)
             let receipt = ready.persist.markDurable()
             out.append(contentsOf: ready.allMessages(after: receipt))
@@ -155,6 +169,7 @@ public struct SimNode: Sendable {
                 context: raft.membershipContext(at: index)),
             data: stateMachine.snapshotData())
         storage.saveSnapshot(snapshot)
+        entryStorage?.compact(through: index)
         durable?.saveSnapshot(snapshot)
         raft.compact(snapshot)
     }
@@ -210,7 +225,13 @@ public struct SimNode: Sendable {
                     + " were made durable")
             state = recovered
         }
-        raft = RaftNode(config: config, restoring: state)
+        if entryStorage != nil {
+            entryStorage = MemoryEntryStorage(entries: state.entries)
+            if state.entries.isEmpty, let snapshot = state.snapshot {
+                entryStorage?.reset(after: snapshot.metadata.index)
+            }
+        }
+        raft = RaftNode(config: config, restoring: state, entryStorage: entryStorage)
         stateMachine = KVStateMachine()
         if let snapshot = state.snapshot { stateMachine.restore(snapshot) }
         isRunning = true

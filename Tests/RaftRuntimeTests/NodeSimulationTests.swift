@@ -55,7 +55,8 @@ import Testing
                 + " \(t.powerLosses) power losses (\(t.clusterPowerLosses) of every node), \(t.storageFailures)"
                 + " storage failures, \(t.partitions) partitions, \(t.clockJumps) clock jumps, \(t.membershipChanges) membership changes,"
                 + " \(t.snapshotsTaken) snapshots taken, \(t.snapshotsInstalled) installed (\(t.snapshotTransfersInterrupted)"
-                + " transfers cut by a crash of the receiver), \(t.completed) of"
+                + " transfers cut by a crash of the receiver), \(t.entriesReadBack) entries read back from WALs"
+                + " (outside the cores' caches), \(t.completed) of"
                 + " \(t.operations) client operations answered, \(t.staleReads) stale reads,"
                 + " \(t.inconclusiveKeys) keys inconclusive;"
                 + " slowest convergence \(sweep.slowestConvergence.ticks) ticks (seed \(sweep.slowestConvergence.seed))"
@@ -64,6 +65,8 @@ import Testing
         if Self.environment("RAFT_NODESIM_SEEDS") == nil {
             // The fixed set must exercise what it claims to.
             #expect(t.powerLosses > 0 && t.processCrashes > 0 && t.storageFailures > 0 && t.snapshotsInstalled > 0)
+            // Replication and replay read through the core's storage interface, not only its cache.
+            #expect(t.entriesReadBack > 1_000)
             #expect((sweep.sizes[3] ?? 0) > 0 && (sweep.sizes[5] ?? 0) > 0)
         }
     }

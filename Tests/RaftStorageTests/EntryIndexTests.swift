@@ -31,6 +31,25 @@ struct EntryIndexTests {
         #expect(try storage.entries(in: 1...500) == Array(expected[100...]))
     }
 
+    /// The core's ``EntryStorage`` read: a byte budget (at least one entry), records that lie next to each
+    /// other read together, the same entries whatever the budget.
+    @Test func theCoresReadStopsAtItsByteBudget() throws {
+        let fileSystem = InMemoryFileSystem()
+        let storage = try NodeStorage(options: options(segmentSizeBytes: 4096), fileSystem: fileSystem)
+        for batch in 0..<10 {
+            let first = UInt64(batch * 20 + 1)
+            try storage.append(makeEntries(first...(first + 19), payloadBytes: 100))
+        }
+        let all = makeEntries(1...200, payloadBytes: 100)
+        #expect(try storage.entries(from: 5, through: 200, maxBytes: 1) == [all[4]])
+        let some = try storage.entries(from: 5, through: 200, maxBytes: 2_000)
+        #expect(some.count >= 10 && some.count < 2_000 / 100, "\(some.count) entries in 2,000 bytes")
+        #expect(some == Array(all[4..<(4 + some.count)]))
+        #expect(try storage.entries(from: 1, through: 200, maxBytes: .max) == all)
+        #expect(try storage.entries(from: 190, through: 500, maxBytes: .max) == Array(all[189...]))
+        #expect(storage.entriesReadBack == 1 + some.count + 200 + 11)
+    }
+
     @Test func aDamagedRecordIsNamedWhenReadBack() throws {
         let fileSystem = InMemoryFileSystem()
         let storage = try NodeStorage(options: options(), fileSystem: fileSystem)

@@ -136,7 +136,10 @@ public final class NodeSimulation {
             stats.convergenceTicks = tick - healAt
         }
         finalChecks()
-        for host in hosts { host.runtime?.stop() }
+        for host in hosts {
+            countEntryReads(host)
+            host.runtime?.stop()
+        }
         return NodeSimulationResult(
             seed: options.seed, options: options, violations: recorder.violations + violations, stats: stats,
             history: history)
@@ -145,12 +148,14 @@ public final class NodeSimulation {
     // MARK: - Nodes
 
     func start(_ host: SimulatedNodeHost) {
+        countEntryReads(host)
         host.incarnation += 1
         host.downUntil = nil
         host.failureHandled = false
         var raft = RaftConfig(id: host.id, voters: voters, randomSeed: random.next())
         raft.electionTimeoutTicks = options.electionTimeoutTicks
         raft.heartbeatIntervalTicks = options.heartbeatIntervalTicks
+        raft.entryCacheBytes = options.entryCacheBytes
         let runtimeOptions = RuntimeOptions(
             raft: raft, requestTimeoutTicks: options.requestTimeoutTicks,
             snapshotThresholdEntries: options.snapshotThresholdEntries)
@@ -176,9 +181,15 @@ public final class NodeSimulation {
         }
     }
 
+    /// Adds the entries the core of `host`'s current process read back from its WAL to the stats.
+    func countEntryReads(_ host: SimulatedNodeHost) {
+        stats.entriesReadBack += host.runtime?.storage.entriesReadBack ?? 0
+    }
+
     /// Stops a node's process. With `powerLoss`, what it did not sync is lost, the unsynced tail torn at a
     /// random byte; without, the page cache keeps everything it wrote.
     func crash(_ host: SimulatedNodeHost, powerLoss: Bool, downFor ticks: Int) {
+        countEntryReads(host)
         host.runtime = nil
         host.powerCutArmed = false
         if powerLoss {
@@ -740,6 +751,8 @@ public struct NodeSimulationStats: Sendable, Hashable {
     public var snapshotTransfersInterrupted = 0
     /// Starts that failed on a full disk and were retried (the full-disk story).
     public var failedRestarts = 0
+    /// Entries the cores read back from their WALs (outside their entry cache).
+    public var entriesReadBack = 0
     public var partitions = 0
     public var linkCuts = 0
     public var clockJumps = 0
@@ -766,6 +779,7 @@ public struct NodeSimulationStats: Sendable, Hashable {
         total.storageFaultsInjected += run.storageFaultsInjected
         total.storageFailures += run.storageFailures
         total.snapshotTransfersInterrupted += run.snapshotTransfersInterrupted
+        total.entriesReadBack += run.entriesReadBack
         total.failedRestarts += run.failedRestarts
         total.membershipChanges += run.membershipChanges
         total.partitions += run.partitions
@@ -793,7 +807,7 @@ public struct NodeSimulationResult: Sendable {
         "seed=\(seed) \(options.nodeCount) nodes, \(stats.ticks) ticks, \(stats.elections) elections,"
             + " \(stats.processCrashes) crashes, \(stats.powerLosses) power losses, \(stats.storageFailures) storage"
             + " failures, \(stats.snapshotsInstalled) snapshots installed (\(stats.snapshotTransfersInterrupted) transfers"
-            + " cut by a crash), \(stats.completed)/\(stats.operations)"
+            + " cut by a crash), \(stats.entriesReadBack) entries read back from WALs, \(stats.completed)/\(stats.operations)"
             + " operations answered, \(stats.applications) applications"
     }
 

@@ -56,6 +56,9 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
     /// The chance that a node receiving a snapshot crashes part-way through the transfer (from its own stream of
     /// randomness, so the other choices of a seed stay as they were).
     public var snapshotTransferCrashRate: Double = 0
+    /// The core's entry cache (``RaftConfig/entryCacheBytes``): most seeds keep it a few entries small, so that
+    /// replication, catch-up and replay after a restart read entries back from the WAL (from a stream of its own).
+    public var entryCacheBytes: Int = 8 << 20
 
     /// A run with no random faults at all in which one follower's disk fills and is later freed: the follower
     /// fails, is restarted (again and again while the disk stays full) and catches up, and the leader keeps
@@ -116,12 +119,14 @@ public struct NodeSimulationOptions: Sendable, Hashable, CustomStringConvertible
         if churn.next() % 2 == 0 { membershipChurnRate = Double(churn.next() % 1_000) / 100_000 + 0.002 }
         var transfers = SplitMix64(seed: seed ^ 0x5A9_7F3E_0000_0003)
         snapshotTransferCrashRate = Double(transfers.next() % 30) / 100
+        var cache = SplitMix64(seed: seed ^ 0xCAC4_E000_0000_0004)
+        entryCacheBytes = [256, 2_048, 16_384, 8 << 20][Int(cache.next() % 4)]
     }
 
     public var description: String {
         "\(nodeCount) nodes, election \(electionTimeoutTicks) ticks, heartbeat \(heartbeatIntervalTicks),"
             + " snapshot every \(snapshotThresholdEntries), segments \(segmentSizeBytes) B, faults for"
             + " \(faultPhaseTicks) ticks, \(clientCount) clients on \(keyCount) keys"
-            + (membershipChurnRate > 0 ? ", membership churn" : "")
+            + (membershipChurnRate > 0 ? ", membership churn" : "") + ", entry cache \(entryCacheBytes) B"
     }
 }

@@ -62,6 +62,9 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
     /// from it on restart (one seed in four; chosen from the seed without consuming the random stream, so the
     /// other options of every seed stay as they were).
     public var durableStorage: Bool
+    /// The core's entry cache limit with an ``EntryStorage`` to read the rest from (half the seeds, most of them a
+    /// few entries small); nil keeps the whole log in the core. Drawn without consuming the random stream.
+    public var entryCacheBytes: Int?
     /// Per-tick probability of a manual snapshot on a random node.
     public var manualSnapshotRate: Double
     /// Per-tick probabilities of an operator's leadership transfer and forced campaign.
@@ -125,6 +128,8 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
         durableStorage = seed % 4 == 0
         var churn = SplitMix64(seed: seed ^ 0xC4A2_6E00_C4A2_6E00)
         membershipChurnRate = churn.chance(0.5) ? churn.double(below: 0.03) + 0.002 : 0
+        var cache = SplitMix64(seed: seed ^ 0xCAC4_E000_CAC4_E000)
+        entryCacheBytes = cache.chance(0.5) ? [64, 256, 1_024, 65_536][cache.int(in: 0...3)] : nil
     }
 
     public var description: String {
@@ -143,7 +148,7 @@ public struct SimulationOptions: Sendable, Hashable, CustomStringConvertible {
             + " manualSnapshot=\(pct(manualSnapshotRate)) transfer=\(pct(transferRate)) campaign=\(pct(campaignRate))"
             + " propose=\(pct(proposalRate)) read=\(pct(readRate)) keys=\(keyCount)"
             + " transportReports=\(pct(transportReportRate)) durableStorage=\(durableStorage)"
-            + " membershipChurn=\(pct(membershipChurnRate))"
+            + " membershipChurn=\(pct(membershipChurnRate)) entryCache=\(entryCacheBytes.map(String.init) ?? "-")"
     }
 }
 

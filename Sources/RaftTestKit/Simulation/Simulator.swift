@@ -119,7 +119,9 @@ public final class Simulator {
             config.maxMessageBytes = options.maxMessageBytes
             config.maxApplyBytes = options.maxApplyBytes
             config.maxUncommittedEntries = options.maxUncommittedEntries
-            var node = SimNode(config: config, snapshotEveryEntries: options.snapshotEveryEntries)
+            var node = SimNode(
+                config: config, snapshotEveryEntries: options.snapshotEveryEntries,
+                entryCacheBytes: options.entryCacheBytes)
             if options.durableStorage { node.durable = DurableBackend(nodeID: id) }
             return node
         }
@@ -515,7 +517,9 @@ public final class Simulator {
         log("\(ids[i]) restarts")
         fingerprint.mix(0xB007 &<< 8 | ids[i].rawValue)
         if bug == .amnesiaOnRestart {
-            nodes[i] = SimNode(config: nodes[i].config, snapshotEveryEntries: options.snapshotEveryEntries)
+            nodes[i] = SimNode(
+                config: nodes[i].config, snapshotEveryEntries: options.snapshotEveryEntries,
+                entryCacheBytes: options.entryCacheBytes)
         } else {
             nodes[i].restart()
         }
