@@ -17,7 +17,7 @@ KEYS keys of SIZE bytes, 64 connections), then measures each in turn, the other 
                connections running throughout, and its throughput and p99 while the catch-up happens
 
 Usage:
-  scripts/scale-vs-etcd.py --raftctl .build/release/raftctl [--keys 1000000] [--size 256] [--work /tmp/scale]
+  scripts/scale-vs-etcd.py --raftctl .build/release/raftctl [--keys 1000000] [--size 256] [--nodes 5] [--work /tmp/scale]
 
 Needs etcd 3.4 and etcdctl (Debian etcd-server, etcd-client), wrk, curl. Prints a markdown table with the
 raftd/etcd ratio of every row and a last line `RESULT …`. Takes about 15 minutes with a million keys.
@@ -47,6 +47,7 @@ ap.add_argument("--size", type=int, default=256)
 ap.add_argument("--conns", default="64,256")
 ap.add_argument("--duration", type=int, default=10)
 ap.add_argument("--systems", default="etcd,raftd")
+ap.add_argument("--nodes", type=int, default=3, help="cluster size of both (etcd: cluster.sh for 3, else started here)")
 a = ap.parse_args()
 a.raftctl = os.path.abspath(a.raftctl)
 a.bench = os.path.abspath(a.bench)
@@ -133,7 +134,7 @@ class Raftd(System):
 
     def start(self):
         run([a.raftctl, "down", "--purge"], check=False, timeout=120)
-        run([a.raftctl, "up", "--nodes", "3", "--cluster-dir", RAFT_DIR, "--base-port", "24500"], timeout=300)
+        run([a.raftctl, "up", "--nodes", str(a.nodes), "--cluster-dir", RAFT_DIR, "--base-port", "24500"], timeout=300)
         self.wait(lambda: self.leader() is not None, "a leader")
 
     def stop(self):
@@ -209,27 +210,95 @@ class Raftd(System):
 
 
 class Etcd(System):
+    """Three members through the shared kit's cluster.sh; any other count started here with cluster.sh's flags
+    (the `raft` profile: 30 ms heartbeats, 150 ms election timeout), on ports from 25379 on."""
     name = "etcd"
 
+    def __init__(self):
+        self.own = a.nodes != 3
+        self.pids = {}
+
+    def ports(self, n):
+        return 25379 + 10 * (n - 1), 25380 + 10 * (n - 1)
+
+    def member_url(self, n):
+        if self.own:
+            return f"http://127.0.0.1:{self.ports(n)[0]}"
+        return run([CLUSTER_SH, "url", str(n)]).stdout.strip()
+
+    def member_pid(self, n):
+        if self.own:
+            return self.pids.get(n, 0)
+        return int(run([CLUSTER_SH, "pid", str(n)]).stdout.strip() or 0)
+
+    def endpoints(self):
+        if self.own:
+            return ",".join(self.member_url(n) for n in range(1, a.nodes + 1))
+        return run([CLUSTER_SH, "endpoints"]).stdout.strip()
+
+    def start_member(self, n, extra=()):
+        if not self.own:
+            env = dict(ENV, ETCD_EXTRA_ARGS=" ".join(extra))
+            subprocess.run([CLUSTER_SH, "start-member", str(n)], env=env, check=True, capture_output=True, timeout=60)
+            return
+        name = f"bench{n}"
+        client, peer = (f"http://127.0.0.1:{port}" for port in self.ports(n))
+        initial = ",".join(f"bench{m}=http://127.0.0.1:{self.ports(m)[1]}" for m in range(1, a.nodes + 1))
+        os.makedirs(os.path.join(ETCD_DIR, "data"), exist_ok=True)
+        # etcd turns every ETCD_* variable into a flag: keep this script's own out of its environment.
+        env = {k: v for k, v in ENV.items() if not k.startswith("ETCD_")}
+        logf = open(os.path.join(a.work, f"etcd-{name}.log"), "a")
+        proc = subprocess.Popen(
+            ["etcd", "--name", name, "--data-dir", os.path.join(ETCD_DIR, "data", name),
+             "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+             "--initial-advertise-peer-urls", peer, "--initial-cluster", initial, "--initial-cluster-token",
+             "scale-vs-etcd", "--initial-cluster-state", "new", "--heartbeat-interval", "30", "--election-timeout",
+             "150", "--logger", "zap", "--log-outputs", "stderr", "--log-level", "info", *extra],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.pids[n] = proc.pid
+
     def start(self):
-        run([CLUSTER_SH, "stop"], check=False)
-        run([CLUSTER_SH, "start"], timeout=300)
+        self.stop()
+        if not self.own:
+            run([CLUSTER_SH, "start"], timeout=300)
+            return
+        shutil.rmtree(ETCD_DIR, ignore_errors=True)
+        for n in range(1, a.nodes + 1):
+            self.start_member(n)
+        deadline = time.monotonic() + 120
+        while not all(http_ok(self.member_url(n), path="/health") for n in range(1, a.nodes + 1)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("etcd: the members did not become healthy")
+            time.sleep(0.2)
 
     def stop(self):
-        run([CLUSTER_SH, "stop"], check=False)
+        if not self.own:
+            run([CLUSTER_SH, "stop"], check=False)
+            return
+        for pid in self.pids.values():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for pid in self.pids.values():
+            for _ in range(100):
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        self.pids = {}
 
     def endpoint_status(self):
-        eps = run([CLUSTER_SH, "endpoints"]).stdout.strip()
-        out = run(["etcdctl", "--endpoints", eps, "endpoint", "status", "-w", "json"], check=False,
+        out = run(["etcdctl", "--endpoints", self.endpoints(), "endpoint", "status", "-w", "json"], check=False,
                   timeout=30).stdout
         return json.loads(out or "[]")
 
     def members(self):
-        result = []
-        for n in (1, 2, 3):
-            url = run([CLUSTER_SH, "url", str(n)]).stdout.strip()
-            result.append({"id": n, "clientURL": url, "pid": int(run([CLUSTER_SH, "pid", str(n)]).stdout.strip() or 0)})
-        return result
+        return [{"id": n, "clientURL": self.member_url(n), "pid": self.member_pid(n)} for n in range(1, a.nodes + 1)]
 
     def nodes(self):
         statuses = {s["Endpoint"]: s["Status"] for s in self.endpoint_status()}
@@ -266,21 +335,20 @@ class Etcd(System):
         os.kill(pid, signal.SIGKILL)
 
     def start_node(self, node):
-        run([CLUSTER_SH, "start-member", str(node["id"])])
+        self.start_member(node["id"])
 
     def committed(self, node):
         return node.get("commitIndex") or 0
 
     def applied_of(self, id):
-        url = run([CLUSTER_SH, "url", str(id)]).stdout.strip()
-        out = run(["etcdctl", "--endpoints", url, "endpoint", "status", "-w", "json"], check=False,
+        out = run(["etcdctl", "--endpoints", self.member_url(id), "endpoint", "status", "-w", "json"], check=False,
                   timeout=10).stdout
         s = json.loads(out or "[]")
         return s[0]["Status"].get("raftAppliedIndex", 0) if s else 0
 
     def replace(self, node):
         n = node["id"]
-        eps = run([CLUSTER_SH, "endpoints"]).stdout.strip()
+        eps = self.endpoints()
         member_id = format(node["memberID"], "x")
         listing = json.loads(run(["etcdctl", "--endpoints", eps, "member", "list", "-w", "json"]).stdout)
         mine = next(m for m in listing["members"] if format(m["ID"], "x") == member_id)
@@ -289,8 +357,7 @@ class Etcd(System):
         run(["etcdctl", "--endpoints", eps, "member", "remove", member_id])
         shutil.rmtree(os.path.join(ETCD_DIR, "data", name), ignore_errors=True)
         run(["etcdctl", "--endpoints", eps, "member", "add", name, "--peer-urls", ",".join(peer_urls)])
-        env = dict(ENV, ETCD_EXTRA_ARGS="--initial-cluster-state existing")
-        subprocess.run([CLUSTER_SH, "start-member", str(n)], env=env, check=True, capture_output=True, timeout=60)
+        self.start_member(n, ["--initial-cluster-state", "existing"])
         return n
 
     def caught_up(self, id, target):
@@ -300,7 +367,7 @@ class Etcd(System):
         return True
 
     def pid_of(self, id):
-        return int(run([CLUSTER_SH, "pid", str(id)]).stdout.strip() or 0)
+        return self.member_pid(id)
 
 
 # ---- measurements --------------------------------------------------------------------------------------------
@@ -455,7 +522,7 @@ def main():
         print(f"| {label} | {fmt(ev, digits)} | {fmt(rv, digits)} | {fmt(ratio, 2)} |")
         return ratio
 
-    print(f"\n{a.keys:,} keys of {a.size} B, 3 nodes each (`scripts/scale-vs-etcd.py`)\n")
+    print(f"\n{a.keys:,} keys of {a.size} B, {a.nodes} nodes each (`scripts/scale-vs-etcd.py --nodes {a.nodes}`)\n")
     print("| metric | etcd | raftd | ratio raftd/etcd |")
     print("|---|---|---|---|")
     med = lambda xs: statistics.median(xs) if xs else None
