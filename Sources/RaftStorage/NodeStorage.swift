@@ -821,7 +821,10 @@ private struct Recovery {
                 termAtSnapshotIndex = index == snapshotIndex ? entry.term : nil
                 return
             }
-            guard index <= liveLastIndex + 1, index > 0 else {
+            // The log may also continue right after the snapshot when what the WAL holds ends inside it: a
+            // follower that staged its leader's snapshot and crashed before its core took it adopts the file at the
+            // next start, with no log reset in the WAL, and appends after it. The snapshot covers the gap.
+            guard index <= max(liveLastIndex, snapshotIndex) + 1, index > 0 else {
                 throw StorageError.corrupt(
                     path: path, byteOffset: UInt64(byteOffset),
                     reason: "entry \(index) leaves a gap after index \(liveLastIndex)")

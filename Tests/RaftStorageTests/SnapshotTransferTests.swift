@@ -46,6 +46,38 @@ struct SnapshotTransferTests {
         #expect(reopened.lastIndex == 40)
     }
 
+    /// A follower that staged the leader's snapshot and crashed before its core took it: the next start adopts
+    /// the file (its log ends before it), the node appends after it, and every later start must still recover.
+    /// Found by the node simulation with a one-byte entry cache (seed 1115): the WAL held entries 1–32, then
+    /// 36–58 after the adopted snapshot at 35, and the second restart refused it as a gap after 32.
+    @Test func aStagedSnapshotAdoptedAtStartStaysRecoverableAfterMoreEntries() throws {
+        let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 3_000)
+        let reader = try SnapshotChunkReader(
+            path: leader.newestSnapshotPath!, chunkSizeBytes: 1_000, fileSystem: leaderFS)
+        let followerFS = InMemoryFileSystem()
+        let follower = try NodeStorage(options: options(), fileSystem: followerFS)
+        try follower.append(makeEntries(1...30, term: 4))
+        let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
+        while let chunk = try reader.nextChunk() {
+            try stager.receive(offsetBytes: chunk.offsetBytes, bytes: chunk.bytes)
+        }
+        _ = try stager.finish()
+        follower.close()  // the crash: the core never saw the InstallSnapshot
+        followerFS.simulateCrash()
+
+        let adopted = try NodeStorage(options: options(), fileSystem: followerFS)
+        #expect(adopted.recovery.state.snapshot?.metadata == state.metadata)
+        #expect(adopted.recovery.state.entries.isEmpty && adopted.lastIndex == 40)
+        try adopted.append(makeEntries(41...45, term: 4))
+        adopted.close()
+        followerFS.simulateCrash()
+
+        let again = try NodeStorage(options: options(), fileSystem: followerFS)
+        #expect(again.recovery.state.snapshot?.metadata == state.metadata)
+        #expect(again.recovery.state.entries == makeEntries(41...45, term: 4))
+        #expect(try again.entries(in: 41...45) == makeEntries(41...45, term: 4))
+    }
+
     @Test func corruptedChunkIsRejectedAndNothingIsInstalled() throws {
         let (leaderFS, leader, _) = try leaderWithSnapshot(payloadBytes: 5_000)
         let reader = try SnapshotChunkReader(
