@@ -258,10 +258,13 @@ public struct RaftNode {
         electionElapsed += 1
         if role == .leader {
             tickLeader()
-        } else if electionElapsed >= randomizedElectionTimeout {
+        } else if electionElapsed >= randomizedElectionTimeout && canCampaign {
             electionElapsed = 0
             startElection(reason: .timeout, force: false)
         }
+        // A node that may not campaign (a learner, a removed or joining node) lets the timer run on, as etcd-raft
+        // resets it only for a promotable node: its lease on a leader it no longer hears from must lapse, or it
+        // would refuse pre-votes to the voters that need its vote. (It is reset whenever a leader is heard.)
     }
 
     /// Handles a message from a peer. Messages from unknown nodes or addressed elsewhere are dropped.

@@ -243,6 +243,24 @@ import Testing
         #expect(leader.currentRole == .leader)
     }
 
+    /// A node that may not campaign (here a learner) lets its election timer run on once it stops hearing from its
+    /// leader, so the lease on that leader lapses and it grants pre-votes again. Before, its timer restarted at
+    /// every timeout, as a voter's does when it campaigns, and the stale lease held most of the time, forever: the
+    /// node simulation (seed 2037) had a leader that restarted with an uncommitted promotion of this node stay a
+    /// pre-candidate for good, since the promoted node, a learner in its own log, kept refusing it.
+    @Test func aLearnerWhoseLeaderWentSilentGrantsPreVotesOnceTheLeaseLapsed() {
+        var node = followerOf(1, 2, voters: [1, 3]) { $0.learners = [2] }
+        for _ in 0..<30 { node.tick() }
+        node.drive()
+        for tick in 0..<60 {
+            node.tick()
+            node.drive()
+            node.step(voteRequest(3, 2, term: 2, preVote: true))
+            let out = node.drive()
+            #expect(out.voteResponses(to: 3).map(\.response.granted) == [true], "tick \(30 + tick + 1)")
+        }
+    }
+
     // MARK: - Fast failover
 
     @Test func aClosedLeaderConnectionStartsAPreVoteAtOnceAndLiftsTheLease() {
