@@ -182,7 +182,8 @@ extension NodeShell {
                 return promise.fail(error)
             }
             if NIODeadline.now() >= deadline { return promise.fail(timedOut()) }
-            loop.scheduleTask(in: .milliseconds(10)) { check() }
+            // On the loop already: the isolated view takes the non-Sendable closure without a copy across threads.
+            loop.assumeIsolated().scheduleTask(in: .milliseconds(10)) { check() }
         }
         check()
         return promise.futureResult

@@ -157,7 +157,7 @@ public final class NodeStorage: EntryStorage {
                 let start = WALFormat.beginBatch(into: &batch)
                 WALFormat.appendHardState(hardState, to: &batch)
                 WALFormat.finishBatch(startingAt: start, in: &batch)
-                try? writeBatch(batch)
+                _ = try? writeBatch(batch)
             }
             fileSystem.close(activeFile)
         }

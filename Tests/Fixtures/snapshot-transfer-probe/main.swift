@@ -17,7 +17,8 @@ func statusKiB(_ field: String) -> Int {
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, Int32(line.count), file) != nil {
-        let words = String(cString: line).split(whereSeparator: \.isWhitespace)
+        let words = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(
+            whereSeparator: \.isWhitespace)
         if words.count >= 2, words[0] == field + ":" { return Int(words[1]) ?? -1 }
     }
     return -1
