@@ -93,6 +93,35 @@ extension RaftdIntegrationTests {
             Expect.error(try HTTPClient.delete(port: port, "cas"), 404, code: "key_not_found", "DELETE missing key")
         }
 
+        @Test(
+            "A follower down while 40 MiB was written (past the leader's 8 MiB entry cache and the 16 MiB queued for it, no snapshot) catches up from the leader's WAL"
+        )
+        func aFollowerCatchesUpFromTheLeadersWAL() async throws {
+            let cluster = try LocalCluster()
+            defer { cluster.shutdown() }
+            try await cluster.startAll()
+            let leader = try await cluster.waitForLeader()
+            let follower = try #require(cluster.ids.first { $0 != leader })
+            cluster.kill(follower)
+            // 160 values of 256 KiB. The leader keeps the newest 8 MiB of entries in memory and its transport
+            // queues 16 MiB for a peer that is down; the entries in between it must read back from its WAL.
+            func value(_ n: Int) -> String {
+                String(repeating: Character(UnicodeScalar(UInt8(97 + n % 26))), count: 256 << 10)
+            }
+            var last = 0
+            for n in 0..<160 {
+                last = try Expect.written(
+                    try HTTPClient.put(port: cluster.port(leader), "big-\(n)", value(n)), "PUT \(n)")
+            }
+            #expect(try cluster.status(leader).snapshotIndex == 0, "the catch-up must come from the log")
+            try await cluster.start(follower)
+            try await cluster.waitForApplied(follower, atLeast: last, timeout: 60)
+            for n in [0, 1, 70, 100, 159] {
+                let read = try HTTPClient.get(port: cluster.port(follower), "big-\(n)", stale: true)
+                #expect(read.status == 200 && read.text == value(n), "big-\(n) on \(follower)")
+            }
+        }
+
         @Test("A write retried with the same Idempotency-Key through another node is applied once")
         func idempotentRetryIsAppliedOnce() async throws {
             let cluster = try LocalCluster()
