@@ -140,7 +140,8 @@ final class LocalCluster {
 
     /// Waits for node `id` to exit (after a SIGTERM); its exit status, or a failure naming the node.
     func waitForExit(_ id: String, timeout: Double = 10) async throws -> Int32 {
-        guard let pid = nodes[id]!.pid else { preconditionFailure("\(id) is not running") }
+        // Thrown, not trapped: a trap ends the test process before its exit hook kills the other nodes.
+        guard let pid = nodes[id]!.pid else { throw HarnessError("\(id) is not running (already reaped?)") }
         guard let status = await RaftdProcess.waitForExit(pid, timeout: timeout) else {
             throw HarnessError("\(id) (pid \(pid)) did not exit within \(timeout) s\n\(diagnostics())")
         }
