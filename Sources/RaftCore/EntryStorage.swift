@@ -79,3 +79,15 @@ public struct MemoryEntryStorageError: Error, CustomStringConvertible {
     public var through: LogIndex
     public var description: String { "entries \(from)…\(through) are not in storage" }
 }
+
+/// An ``EntryStorage`` answered with other entries than those asked for (missing, out of order, or of other terms
+/// than the log's): the core uses none of them.
+public struct EntryStorageMismatch: Error, CustomStringConvertible {
+    public var from: LogIndex
+    public var through: LogIndex
+    public var got: [LogIndex]
+    public var description: String {
+        "storage answered entries \(from)…\(through) with \(got.first.map { "\($0)" } ?? "none")"
+            + (got.count > 1 ? "…\(got.last!) (\(got.count) entries)" : "") + " or with other terms than the log's"
+    }
+}

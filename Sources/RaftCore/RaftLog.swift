@@ -66,7 +66,7 @@ struct RaftLog {
     func entry(at index: LogIndex) -> Entry? {
         guard index > snapshotIndex, index <= lastIndex else { return nil }
         if index >= cacheStart { return cache[cacheOffset(index)] }
-        return try? storage?.entries(from: index, through: index, maxBytes: .max).first
+        return try? slice(from: index, through: index, maxBytes: .max).first
     }
 
     /// The election restriction (§5.4.1): a candidate's log is at least as up-to-date as ours.
@@ -79,7 +79,14 @@ struct RaftLog {
     func slice(from: LogIndex, through: LogIndex, maxBytes: Int) throws -> [Entry] {
         guard from <= through, from > snapshotIndex, through <= lastIndex else { return [] }
         if from < cacheStart, let storage {
-            return try storage.entries(from: from, through: min(through, cacheStart.previous), maxBytes: maxBytes)
+            let through = min(through, cacheStart.previous)
+            let read = try storage.entries(from: from, through: through, maxBytes: maxBytes)
+            // What goes into a message or to the state machine must be exactly the entries asked for.
+            guard let first = read.first, first.index == from, let last = read.last, last.index <= through,
+                last.index.rawValue - first.index.rawValue + 1 == UInt64(read.count),
+                read.allSatisfy({ term(at: $0.index) == $0.term })
+            else { throw EntryStorageMismatch(from: from, through: through, got: read.map(\.index)) }
+            return read
         }
         var bytes = 0
         var end = cacheOffset(from)
@@ -133,8 +140,8 @@ struct RaftLog {
     }
 
     /// Drops the oldest cached entries while the cache is over its limit, keeping every entry not yet durable or
-    /// not yet applied (a restart replays its recovered log from memory, then trims it). Trims to three quarters of the limit, so the entries
-    /// shifted per trim are paid for by the bytes appended since the last one.
+    /// not yet applied (a restart replays its recovered log from memory, then trims it). Trims to three quarters of
+    /// the limit, so the entries shifted per trim are paid for by the bytes appended since the last one.
     mutating func trimCache() {
         guard storage != nil, cacheBytes > cacheLimitBytes else { return }
         let keep = min(persisted, applied).next

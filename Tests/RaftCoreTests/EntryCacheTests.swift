@@ -98,3 +98,84 @@ import Testing
         #expect(throws: MemoryEntryStorageError.self) { try storage.entries(from: 9, through: 9, maxBytes: .max) }
     }
 }
+
+/// A storage that can be made to answer one entry short: what the core must refuse to send or apply.
+final class ShiftingEntryStorage: EntryStorage {
+    let stored = MemoryEntryStorage()
+    var dropsFirst = false
+
+    func entries(from: LogIndex, through: LogIndex, maxBytes: Int) throws -> [Entry] {
+        let read = try stored.entries(from: from, through: through, maxBytes: maxBytes)
+        return dropsFirst ? Array(read.dropFirst()) : read
+    }
+}
+
+@Suite struct EntryStorageAnswerTests {
+    /// Node 1 leading voters 1, 2 and 3 with a 64-byte cache over `storage`, 20 entries committed (with node 2) and
+    /// applied; node 3 never answered.
+    static func leader(over storage: ShiftingEntryStorage) -> RaftNode {
+        var node = RaftNode(
+            config: ruleConfig(1, voters: [1, 2, 3]) { $0.entryCacheBytes = 64 }, entryStorage: storage)
+        func drive() -> [Message] {
+            var sent: [Message] = []
+            while node.hasReady {
+                let ready = node.ready()
+                storage.stored.append(ready.persist.entries)
+                sent += ready.allMessages(after: ready.persist.markDurable())
+                node.advance(ready)
+            }
+            return sent
+        }
+        /// Node 2 acknowledges everything node 1 sends it, until node 1 has nothing more to say.
+        func driveWithAcks() {
+            var sent = drive()
+            while let last = sent.compactMap({ message -> LogIndex? in
+                guard message.to == NodeID(2), case .appendEntries(let a) = message.body else { return nil }
+                return a.entries.last?.index ?? a.prevLogIndex
+            }).max() {
+                node.step(ack(2, 1, term: 1, index: last.rawValue))
+                sent = drive()
+            }
+        }
+        node.campaign()
+        _ = drive()
+        node.step(vote(2, 1, term: 1))
+        driveWithAcks()
+        for n in 0..<20 {
+            _ = try? node.propose(Array("write \(n) with some bytes".utf8))
+            driveWithAcks()
+        }
+        return node
+    }
+
+    @Test("a storage that answers other entries than asked for is caught: nothing is sent and the node says why")
+    func aShortAnswerIsRefused() throws {
+        let storage = ShiftingEntryStorage()
+        var node = Self.leader(over: storage)
+        #expect(node.lastIndex == LogIndex(21) && node.commitIndex == LogIndex(21))
+        #expect(node.cachedFromIndex > LogIndex(15), "the cache starts at \(node.cachedFromIndex)")
+
+        storage.dropsFirst = true
+        #expect(node.entry(at: 2) == nil, "an entry read back as another one is not handed out")
+        storage.dropsFirst = false
+        #expect(node.entry(at: 2)?.index == LogIndex(2))
+        storage.dropsFirst = true
+        // Node 3 answers the leader's probe at last: its log is empty, so it needs everything from index 1, which
+        // only storage holds.
+        node.step(
+            message(3, 1, 1, .appendEntriesResponse(AppendEntriesResponse(index: 0, success: false, conflictIndex: 1))))
+        var sent: [Message] = []
+        while node.hasReady {
+            let ready = node.ready()
+            sent += ready.allMessages(after: ready.persist.markDurable())
+            node.advance(ready)
+        }
+        let failure = try #require(node.entryReadFailure)
+        #expect(failure.contains("storage answered entries 1"), "\(failure)")
+        #expect(
+            !sent.contains { message in
+                if case .appendEntries(let a) = message.body { return !a.entries.isEmpty }
+                return false
+            })
+    }
+}
