@@ -49,6 +49,8 @@ public struct NodeConfiguration: Sendable {
     public var syncPolicy: SyncPolicy = .always
     public var snapshotThresholdEntries = 10_000
     public var retainedSnapshots = 2
+    /// Bytes of applied entries the core keeps in memory (``RaftConfig/entryCacheBytes``).
+    public var entryCacheBytes = 8 << 20
     public var segmentSizeBytes = StorageOptions.defaultSegmentSizeBytes
     public var maxKeyBytes = 1024
     public var maxValueBytes = 1 << 20
@@ -124,6 +126,7 @@ public struct NodeConfiguration: Sendable {
                 + " interval (\(heartbeatMilliseconds) ms)"
         }
         if snapshotThresholdEntries < 1 || retainedSnapshots < 1 { return "snapshot settings must be positive" }
+        if entryCacheBytes < 1 { return "the entry cache must be positive" }
         if segmentSizeBytes < 4096 { return "the segment size must be at least 4096 bytes" }
         if maxKeyBytes < 1 || maxValueBytes < 1 { return "key and value limits must be positive" }
         if requestTimeoutMilliseconds < 1 { return "the request timeout must be positive" }
@@ -143,6 +146,7 @@ public struct NodeConfiguration: Sendable {
         config.heartbeatIntervalTicks = max(1, min(low - 1, heartbeatMilliseconds / tickMilliseconds))
         // The peer transport reports when a snapshot's last chunk is written (or could not be).
         config.snapshotSendsReported = true
+        config.entryCacheBytes = entryCacheBytes
         // The largest proposal must fit one message, and one message one peer frame.
         config.maxMessageBytes = max(1 << 20, maxValueBytes + maxKeyBytes + 4096)
         return config

@@ -78,6 +78,13 @@ public struct RaftdCommand: ParsableCommand {
     @Option(name: .long, help: "Snapshots to keep on disk.")
     var snapshotRetain: Int = 2
 
+    @Option(
+        name: .long,
+        help:
+            "Applied log entries kept in memory, e.g. 8MiB; older ones are read back from the write-ahead log (for a follower that lags)."
+    )
+    var entryCache: String = "8MiB"
+
     @Option(name: .long, help: "Rotate WAL segments at this size, in bytes.")
     var segmentSize: Int = StorageOptions.defaultSegmentSizeBytes
 
@@ -242,6 +249,10 @@ public struct RaftdCommand: ParsableCommand {
         config.quotaBackendBytes = quota == 0 ? nil : quota
         config.snapshotThresholdEntries = snapshotThreshold
         config.retainedSnapshots = snapshotRetain
+        guard let cache = ByteSizeText.bytes(entryCache), cache > 0, cache <= UInt64(Int.max) else {
+            throw ValidationError("--entry-cache must be a positive size like 8MiB, not \"\(entryCache)\"")
+        }
+        config.entryCacheBytes = Int(cache)
         config.segmentSizeBytes = segmentSize
         config.maxKeyBytes = maxKeyBytes
         config.maxValueBytes = maxValueBytes

@@ -24,6 +24,9 @@ extension RaftdIntegrationTests {
                 description: "malformed --peers", replacing: ["--peers": "n1=127.0.0.1:1,n2=nowhere"],
                 naming: ["--peers", "n2=nowhere"]),
             BadOptions(
+                description: "--entry-cache not a positive size", replacing: ["--entry-cache": "0"],
+                naming: ["--entry-cache", "8MiB", "\"0\""]),
+            BadOptions(
                 description: "admin socket path over 107 bytes",
                 replacing: ["--admin-socket": "/tmp/" + String(repeating: "s", count: 110) + ".sock"],
                 naming: ["admin socket", "107"]),

@@ -97,7 +97,8 @@ extension RaftdIntegrationTests {
             "A follower down while 40 MiB was written (past the leader's 8 MiB entry cache and the 16 MiB queued for it, no snapshot) catches up from the leader's WAL"
         )
         func aFollowerCatchesUpFromTheLeadersWAL() async throws {
-            let cluster = try LocalCluster()
+            // The default cache, set explicitly: the option reaches the core.
+            let cluster = try LocalCluster(extraArguments: ["--entry-cache", "8MiB"])
             defer { cluster.shutdown() }
             try await cluster.startAll()
             let leader = try await cluster.waitForLeader()
