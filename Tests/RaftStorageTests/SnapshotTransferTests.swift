@@ -16,21 +16,31 @@ struct SnapshotTransferTests {
         return (fileSystem, storage, state)
     }
 
-    @Test func chunkedTransferInstallsTheSnapshotOnTheFollower() throws {
-        let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 10_000)
+    /// A follower's storage holding `followerEntries`, and a stager that received the leader's newest snapshot
+    /// from a reader of `chunkBytes` chunks; the sizes of the chunks it received.
+    func stageLeadersSnapshot(
+        _ leaderFS: InMemoryFileSystem, _ leader: NodeStorage, chunkBytes: Int, followerEntries: [Entry]
+    ) throws -> (InMemoryFileSystem, NodeStorage, SnapshotStager, chunkSizes: [Int], totalBytes: UInt64) {
         let reader = try SnapshotChunkReader(
-            path: leader.newestSnapshotPath!, chunkSizeBytes: 777, fileSystem: leaderFS)
+            path: leader.newestSnapshotPath!, chunkSizeBytes: chunkBytes, fileSystem: leaderFS)
         let followerFS = InMemoryFileSystem()
         let follower = try NodeStorage(options: options(), fileSystem: followerFS)
-        try follower.append(makeEntries(1...3, term: 1))
+        try follower.append(followerEntries)
         let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
-        var chunkCount = 0
+        var sizes: [Int] = []
         while let chunk = try reader.nextChunk() {
-            #expect(chunk.bytes.count <= 777)
             try stager.receive(offsetBytes: chunk.offsetBytes, bytes: chunk.bytes)
-            chunkCount += 1
+            sizes.append(chunk.bytes.count)
         }
-        #expect(chunkCount == Int((reader.totalBytes + 776) / 777))
+        return (followerFS, follower, stager, sizes, reader.totalBytes)
+    }
+
+    @Test func chunkedTransferInstallsTheSnapshotOnTheFollower() throws {
+        let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 10_000)
+        let (followerFS, follower, stager, sizes, totalBytes) = try stageLeadersSnapshot(
+            leaderFS, leader, chunkBytes: 777, followerEntries: makeEntries(1...3, term: 1))
+        #expect(sizes.allSatisfy { $0 <= 777 })
+        #expect(sizes.count == Int((totalBytes + 776) / 777))
         let metadata = try stager.finish()
         #expect(metadata == state.metadata)
         // The core hands the snapshot back in Ready, without the bytes: storage finds the installed file.
@@ -52,15 +62,8 @@ struct SnapshotTransferTests {
     /// 36–58 after the adopted snapshot at 35, and the second restart refused it as a gap after 32.
     @Test func aStagedSnapshotAdoptedAtStartStaysRecoverableAfterMoreEntries() throws {
         let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 3_000)
-        let reader = try SnapshotChunkReader(
-            path: leader.newestSnapshotPath!, chunkSizeBytes: 1_000, fileSystem: leaderFS)
-        let followerFS = InMemoryFileSystem()
-        let follower = try NodeStorage(options: options(), fileSystem: followerFS)
-        try follower.append(makeEntries(1...30, term: 4))
-        let stager = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
-        while let chunk = try reader.nextChunk() {
-            try stager.receive(offsetBytes: chunk.offsetBytes, bytes: chunk.bytes)
-        }
+        let (followerFS, follower, stager, _, _) = try stageLeadersSnapshot(
+            leaderFS, leader, chunkBytes: 1_000, followerEntries: makeEntries(1...30, term: 4))
         _ = try stager.finish()
         follower.close()  // the crash: the core never saw the InstallSnapshot
         followerFS.simulateCrash()
