@@ -259,22 +259,37 @@ public struct ClusterController: Sendable {
         return spec
     }
 
-    static func portIsFree(_ port: Int) -> Bool {
+    /// A TCP socket bound to 127.0.0.1:`port` (0: a port the kernel chooses) and the port it got, or nil; the
+    /// caller closes it.
+    static func bindLoopback(port: Int, reuseAddress: Bool) -> (fd: Int32, port: Int)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        // raftd listens with SO_REUSEADDR, so connections lingering in TIME_WAIT do not make a port busy.
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard fd >= 0 else { return nil }
+        if reuseAddress {
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
+        guard bound else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    static func portIsFree(_ port: Int) -> Bool {
+        // raftd listens with SO_REUSEADDR, so connections lingering in TIME_WAIT do not make a port busy.
+        guard let bound = bindLoopback(port: port, reuseAddress: true) else { return false }
+        close(bound.fd)
+        return true
     }
 
     /// `count` distinct loopback ports that are free now and not in `excluding` (ports the cluster already uses).
@@ -287,21 +302,9 @@ public struct ClusterController: Sendable {
         var ports: [Int] = []
         // A port in `excluding` may be free now (its node is down); such picks are held and skipped.
         for _ in 0..<(count + 64) where ports.count < count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { break }
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-                }
-            }
-            guard bound else { break }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if !excluding.contains(port) && !ports.contains(port) { ports.append(port) }
+            guard let bound = bindLoopback(port: 0, reuseAddress: false) else { break }
+            sockets.append(bound.fd)
+            if !excluding.contains(bound.port) && !ports.contains(bound.port) { ports.append(bound.port) }
         }
         guard ports.count == count else { throw .failed("cannot find \(count) free loopback ports") }
         return ports
