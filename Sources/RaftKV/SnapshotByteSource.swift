@@ -66,8 +66,17 @@ struct ChunkedByteReader: SnapshotByteSource {
     }
 
     mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let size = MemoryLayout<T>.size
         var value: T = 0
-        for byte in try take(MemoryLayout<T>.size) { value = (value << 8) | T(byte) }
+        // Straight from the chunk when it holds all of it: a restore reads two lengths per key, and copying each
+        // into an array of its own would allocate millions of times.
+        if chunk.count - position >= size && UInt64(size) <= remainingBytes {
+            for index in position..<(position + size) { value = (value << 8) | T(chunk[index]) }
+            position += size
+            consumed += UInt64(size)
+            return value
+        }
+        for byte in try take(size) { value = (value << 8) | T(byte) }
         return value
     }
 
