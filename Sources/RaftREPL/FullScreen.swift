@@ -62,14 +62,27 @@ extension REPL {
                 screen += line + "\u{1B}[K\n"
             }
             screen += "\u{1B}[J"
-            print(screen, terminator: "")
-            raft_flush_stdout()
+            writeWhole(screen)
             if let key = readKey(timeoutMilliseconds: interval),
                 key == UInt8(ascii: "q") || key == UInt8(ascii: "Q")
                     || key == 3
             {
                 return true
             }
+        }
+    }
+
+    /// Writes a frame with as few `write` calls as the terminal takes, after anything already buffered: stdout on a
+    /// terminal is line-buffered, and a frame written line by line is seen half drawn (a row missing) by whoever
+    /// reads the terminal between two lines.
+    private static func writeWhole(_ text: String) {
+        raft_flush_stdout()
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            bytes = bytes.dropFirst(written)
         }
     }
 
