@@ -34,8 +34,8 @@ import RaftWire
 /// The maps are persistent hash tries: a copy (the node snapshots a copy off its main loop) costs nothing, and the
 /// first write after it copies one path instead of the whole map.
 public struct KVStore: Sendable {
-    /// The map. Keys up to 23 bytes are held inline (``StoredKey``): 40 fewer heap bytes per key than an array.
-    private var values: TreeDictionary<StoredKey, [UInt8]> = [:]
+    /// The map: records in pages, found through a hash table (``CompactMap``).
+    private var values = CompactMap()
     public private(set) var appliedIndex: LogIndex = .zero
     public private(set) var appliedTerm: Term = .zero
     /// How many applied entries after its own a record still answers retries.
@@ -117,11 +117,12 @@ public struct KVStore: Sendable {
         (1...(1 << 48)).contains(window) && (1...(1 << 48)).contains(length) && (1...(1 << 16)).contains(generations)
     }
 
-    public func value(for key: [UInt8]) -> [UInt8]? { values[StoredKey(key)] }
+    public func value(for key: [UInt8]) -> [UInt8]? { values.value(for: key) }
 
     /// Equal contents: values, applied position, windows, idempotency records and tombstones.
     public func hasSameState(as other: KVStore) -> Bool {
-        values == other.values && appliedIndex == other.appliedIndex && appliedTerm == other.appliedTerm
+        values.hasSameContents(as: other.values) && appliedIndex == other.appliedIndex
+            && appliedTerm == other.appliedTerm
             && idempotencyRecordWindow == other.idempotencyRecordWindow
             && tombstoneGenerationLength == other.tombstoneGenerationLength
             && tombstoneGenerations == other.tombstoneGenerations && records == other.records
@@ -173,8 +174,8 @@ public struct KVStore: Sendable {
     }
 
     private mutating func execute(_ command: KVCommand) -> KVOutcome {
-        let key = StoredKey(command.key)
-        let current = values[key]
+        let key = command.key
+        let current = values.value(for: key)
         switch command.condition {
         case .none: break
         case .previousValue(let expected): if current != expected { return .conditionFailed }
@@ -182,11 +183,11 @@ public struct KVStore: Sendable {
         }
         switch command.operation {
         case .put:
-            values[key] = command.value
+            values.set(key, command.value)
             return .stored(created: current == nil)
         case .delete:
             guard current != nil else { return .notFound }
-            values[key] = nil
+            values.remove(key)
             return .deleted
         }
     }
@@ -244,8 +245,8 @@ public struct KVStore: Sendable {
         w.write(tombstoneGenerationLength)
         w.write(UInt64(tombstoneGenerations))
         w.write(UInt64(values.count))
-        for (key, value) in values {
-            w.writeBlob(key.bytes)
+        try values.forEach { (key, value) throws(E) in
+            w.writeBlob(key)
             w.writeBlob(value)
             try flush(&w)
         }
@@ -317,9 +318,10 @@ public struct KVStore: Sendable {
         }
         let valueCount = try r.read(UInt64.self)
         guard valueCount <= r.remainingBytes / 8 else { throw WireError.invalid("value count \(valueCount)") }
+        restored.values = CompactMap(minimumCapacity: Int(valueCount))
         for _ in 0..<valueCount {
             let key = try r.readBlob(limit: Int(UInt32.max), what: "key")
-            restored.values[StoredKey(key)] = try r.readBlob(limit: Int(UInt32.max), what: "value")
+            restored.values.set(key, try r.readBlob(limit: Int(UInt32.max), what: "value"))
         }
         let recordCount = try r.read(UInt64.self)
         guard recordCount <= r.remainingBytes / 29 else { throw WireError.invalid("record count \(recordCount)") }

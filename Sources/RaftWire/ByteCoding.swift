@@ -40,6 +40,12 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: blob)
     }
 
+    /// A 32-bit length, then the bytes (from memory the caller holds during the call).
+    public mutating func writeBlob(_ blob: UnsafeRawBufferPointer) {
+        write(UInt32(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+
     public mutating func writeRaw(_ raw: [UInt8]) {
         bytes.append(contentsOf: raw)
     }
