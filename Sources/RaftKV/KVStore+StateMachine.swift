@@ -21,6 +21,13 @@ extension KVStore: StateMachine {
     {
         try restore(totalBytes: totalBytes, chunks: next)
     }
+
+    /// Keeps only the windows (a restore takes the snapshot's).
+    public mutating func releaseBeforeRestore() {
+        self = KVStore(
+            idempotencyRecordWindow: idempotencyRecordWindow, tombstoneGenerationLength: tombstoneGenerationLength,
+            tombstoneGenerations: tombstoneGenerations)
+    }
 }
 
 extension KVCommand {

@@ -31,8 +31,9 @@ import RaftWire
 /// 190 MB (~180 bytes a record, most of it the key string and its trie slot); a tombstone 16 bytes (a `Set<UInt64>`
 /// slot), so 16 full generations of 2^20 about 270 MB.
 ///
-/// The maps are persistent hash tries: a copy (the node snapshots a copy off its main loop) costs nothing, and the
-/// first write after it copies one path instead of the whole map.
+/// A copy costs nothing (the node snapshots a copy off its main loop): the values are in a ``CompactMap``, whose
+/// pages and table segments are shared until written, and the idempotency records in a persistent hash trie, whose
+/// first write after a copy copies one path instead of the whole map.
 public struct KVStore: Sendable {
     /// The map: records in pages, found through a hash table (``CompactMap``).
     private var values = CompactMap()

@@ -159,6 +159,9 @@ public final class NodeRuntime<Machine: StateMachine> {
     static func restore(_ machine: inout Machine, from storage: NodeStorage, _ metadata: SnapshotMetadata) throws -> Int
     {
         guard let reader = try storage.snapshotDataReader(for: metadata) else { return 0 }
+        // The snapshot replaces the state, and one that does not decode stops the node: nothing needs the old state
+        // from here, and a follower of a large state would otherwise hold two of it while restoring.
+        machine.releaseBeforeRestore()
         try machine.restore(fromSnapshotOf: reader.dataLengthBytes) { try reader.nextChunk() }
         return Int(clamping: reader.dataLengthBytes)
     }

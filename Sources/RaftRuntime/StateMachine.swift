@@ -68,9 +68,17 @@ public protocol StateMachine: Sendable {
     /// throws if it fails, so the state must stay unchanged until `next` returned nil. The default gathers the
     /// chunks and calls ``restore(fromSnapshot:)``.
     mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?) throws
+
+    /// Lets go of the state, which a restore is about to replace. The runtime calls this before it restores a
+    /// snapshot over a state it holds (a follower given a leader's snapshot), so that restoring a large state never
+    /// holds the old one beside the new one. After it, the machine needs only to be restorable. The default keeps
+    /// everything.
+    mutating func releaseBeforeRestore()
 }
 
 extension StateMachine {
+    public mutating func releaseBeforeRestore() {}
+
     public func writeSnapshot(_ emit: ([UInt8]) throws -> Void) throws {
         try emit(snapshotData())
     }

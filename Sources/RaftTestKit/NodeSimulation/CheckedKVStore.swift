@@ -49,6 +49,10 @@ public final class ApplyRecorder: Sendable {
         }
     }
 
+    func recordViolation(_ violation: String) {
+        state.withLock { Self.add(violation, to: &$0) }
+    }
+
     private static func add(_ violation: String, to state: inout State) {
         if state.violations.count < 50 { state.violations.append(violation) }
     }
@@ -98,6 +102,13 @@ public struct CheckedKVStore: StateMachine {
     public mutating func restore(fromSnapshotOf totalBytes: UInt64, chunks next: @escaping () throws -> [UInt8]?)
         throws
     {
+        // The runtime must have let go of what the store held: restoring beside it would double a large state.
+        if store.count > 0 || store.appliedIndex > .zero {
+            recorder.recordViolation(
+                "\(node) restored a snapshot over a state it still held (\(store.count) keys at \(store.appliedIndex))")
+        }
         try store.restore(fromSnapshotOf: totalBytes, chunks: next)
     }
+
+    public mutating func releaseBeforeRestore() { store.releaseBeforeRestore() }
 }
