@@ -9,68 +9,76 @@
 /// at once.
 ///
 /// Memory: a record is the key and value plus 2–6 bytes; the table adds 8 bytes per slot at a load between about
-/// 0.55 and 0.85 (10–15 bytes per key). A map of a million 12-byte keys with 256-byte values takes about 285 MB
-/// where a persistent hash trie of arrays took 376 MB.
+/// 0.68 and 0.85 (9.4–11.8 bytes per key). A map of a million 12-byte keys with 256-byte values takes about 282 MB
+/// where a persistent hash trie of arrays took 376 MB. Growing rehashes every key (about a tenth of a second for a
+/// million): the price of the tighter table, paid once every ~25 % of growth.
 ///
 /// Copies: the pages and the table are arrays of arrays (pages of 1 MiB, table segments of 64 KiB), so a copy (the
 /// node writes its snapshot from one, off its main loop) shares them all, and a write after it copies the tail page
 /// and the one table segment it changes, not the map. Old pages are never written, only dropped.
 ///
-/// Invariants: `count` live slots and `deletedSlots` deleted ones, and `(count + deletedSlots) * 20 <= capacity * 17`,
-/// so every probe sequence meets an empty slot; every live slot points at a record in a live page whose key hashes
-/// to the slot's tag and whose probe sequence from its home reaches the slot without an empty slot between;
+/// Growing: when the table passes a load of 0.85 it is replaced by one sized for a load of about 0.68, and the old one
+/// is drained into it 64 slots per write (a lookup tries the new table, then the old one's slots not yet moved), so
+/// no write pauses to rehash a million keys. A table whose load is mostly deleted slots is replaced by one of the same
+/// size in the same way.
+///
+/// Invariants: every live slot of `table`, and of `draining` at `drainCursor` or after, points at a record in a live
+/// page whose key hashes to the slot's tag and whose probe sequence from its home reaches the slot without an empty
+/// slot between; no key has two live slots; `table.live + table.deleted + draining.live <= 0.85 * table.capacity`;
 /// `pageGarbage[p]` is the bytes of page `p`'s records no slot points at; `totalBytes` and `garbageBytes` are the sums
 /// over live pages of their sizes and garbage.
 struct CompactMap: Sendable {
     static let pageBytes = 1 << 20
-    static let segmentShift = 13
-    static var segmentSlots: Int { 1 << segmentShift }
+    /// Slots of the old table moved to the new one per write while the table grows.
+    static let drainSlotsPerWrite = 64
 
-    private static let emptySlot: UInt64 = 0
-    /// A deleted slot: page field 0, which no live slot has (it holds the page number plus one).
-    private static let deletedSlot: UInt64 = 1
     private static let offsetBits: UInt64 = 20
     private static let pageMask: UInt64 = (1 << 28) - 1
+    private static let tagMask: UInt64 = 0xFFFF << 48
 
     private var pages: [[UInt8]] = []
     private var pageGarbage: [Int] = []
     private var freePages: [Int] = []
     /// The page records are appended to; nil before the first record and after it was freed.
     private var tail: Int?
-    private var segments: [[UInt64]]
-    private(set) var count = 0
-    private var deletedSlots = 0
+    private var table: SlotTable
+    /// The table being replaced, while its slots from `drainCursor` on are moved to `table`; its `live` counts
+    /// those not moved yet.
+    private var draining: SlotTable?
+    private var drainCursor = 0
     /// Bytes in live pages, and how many of them belong to dead records.
     private(set) var totalBytes = 0
     private(set) var garbageBytes = 0
 
     /// A map whose table holds `minimumCapacity` keys before it first grows.
     init(minimumCapacity: Int = 0) {
-        let wanted = max(1, (minimumCapacity * 20 + 16) / 17 + 1)
-        let segmentCount = (wanted + Self.segmentSlots - 1) >> Self.segmentShift
-        segments = Array(repeating: Array(repeating: Self.emptySlot, count: Self.segmentSlots), count: segmentCount)
+        table = SlotTable(slots: (minimumCapacity * 20 + 16) / 17 + 1)
     }
 
-    /// Slots in the table.
-    var capacity: Int { segments.count << Self.segmentShift }
+    var count: Int { table.live + (draining?.live ?? 0) }
+
+    /// Slots in the table (the new one while growing).
+    var capacity: Int { table.capacity }
+
+    /// Whether the table is being drained into a bigger one.
+    var isGrowing: Bool { draining != nil }
 
     // MARK: - Reading
 
     func value(for key: [UInt8]) -> [UInt8]? {
         key.withUnsafeBytes { key in
-            let hash = Self.hash(key)
-            let (index, found) = find(key, hash: hash)
-            guard found else { return nil }
-            return withRecord(at: slot(index)) { _, value in Array(value) }
+            guard let slot = place(of: key, hash: Self.hash(key)).slot(in: self) else { return nil }
+            return withRecord(at: slot) { _, value in Array(value) }
         }
     }
 
-    /// Every key and value, in the table's order; the buffers are valid only during the call.
+    /// Every key and value, in the tables' order; the buffers are valid only during the call.
     func forEach<E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
-        for segment in segments {
-            for slot in segment where slot > Self.deletedSlot {
-                try withRecord(at: slot) { (key, value) throws(E) in try body(key, value) }
-            }
+        try table.forEachEntry { (_, slot) throws(E) in
+            try withRecord(at: slot) { (key, value) throws(E) in try body(key, value) }
+        }
+        try draining?.forEachEntry(from: drainCursor) { (_, slot) throws(E) in
+            try withRecord(at: slot) { (key, value) throws(E) in try body(key, value) }
         }
     }
 
@@ -79,10 +87,11 @@ struct CompactMap: Sendable {
         guard count == other.count else { return false }
         var same = true
         forEach { key, value in
-            guard same else { return }
-            let hash = Self.hash(key)
-            let (index, found) = other.find(key, hash: hash)
-            same = found && other.withRecord(at: other.slot(index)) { _, otherValue in value.elementsEqual(otherValue) }
+            guard same, let slot = other.place(of: key, hash: Self.hash(key)).slot(in: other) else {
+                same = false
+                return
+            }
+            same = other.withRecord(at: slot) { _, otherValue in value.elementsEqual(otherValue) }
         }
         return same
     }
@@ -96,43 +105,124 @@ struct CompactMap: Sendable {
     }
 
     private mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        drain(slots: Self.drainSlotsPerWrite)
         let hash = Self.hash(key)
-        var (index, found) = find(key, hash: hash)
-        if found {
-            discard(slot(index))
-        } else {
-            if (count + deletedSlots + 1) * 20 > capacity * 17 {
-                // Grow when live keys fill more than half the table; otherwise only sweep out the deleted slots.
-                let grow = (count + 1) * 2 > capacity
-                rebuild(segmentCount: grow ? max(segments.count + 1, segments.count * 3 / 2) : segments.count)
-                (index, found) = find(key, hash: hash)
+        switch place(of: key, hash: hash) {
+        case .table(let index):
+            discard(table[index])
+            table[index] = Self.tag(hash) | append(key, value)
+        case .draining(let index):
+            // Moved to the new table with its new value.
+            discard(draining![index])
+            draining![index] = SlotTable.deleted
+            draining!.live -= 1
+            occupy(freeSlot(for: hash), with: Self.tag(hash) | append(key, value))
+        case .absent(var free):
+            if (count + table.deleted + 1) * 20 > table.capacity * 17 {
+                startReplacingTable()
+                free = freeSlot(for: hash)
             }
-            if slot(index) == Self.deletedSlot { deletedSlots -= 1 }
-            count += 1
+            occupy(free, with: Self.tag(hash) | append(key, value))
         }
-        let location = append(key, value)
-        setSlot(index, Self.tag(hash) | location)
         compactIfWorthIt()
     }
 
     mutating func remove(_ key: [UInt8]) {
+        drain(slots: Self.drainSlotsPerWrite)
         key.withUnsafeBytes { key in
-            let (index, found) = find(key, hash: Self.hash(key))
-            guard found else { return }
-            discard(slot(index))
-            count -= 1
-            // A slot followed by an empty one is on no other key's probe path: it can be empty, not deleted.
-            if slot((index + 1) % capacity) == Self.emptySlot {
-                setSlot(index, Self.emptySlot)
-            } else {
-                setSlot(index, Self.deletedSlot)
-                deletedSlots += 1
+            switch place(of: key, hash: Self.hash(key)) {
+            case .table(let index):
+                discard(table[index])
+                table.live -= 1
+                // A slot followed by an empty one is on no other key's probe path: it can be empty, not deleted.
+                if table[(index + 1) % table.capacity] == SlotTable.empty {
+                    table[index] = SlotTable.empty
+                } else {
+                    table[index] = SlotTable.deleted
+                    table.deleted += 1
+                }
+            case .draining(let index):
+                discard(draining![index])
+                draining![index] = SlotTable.deleted
+                draining!.live -= 1
+            case .absent:
+                return
             }
         }
         compactIfWorthIt()
     }
 
-    // MARK: - The table
+    // MARK: - The tables
+
+    /// Where a key is: its slot in the table, its slot in the table being drained, or absent (with the slot of the
+    /// table it would go in).
+    private enum Place {
+        case table(Int)
+        case draining(Int)
+        case absent(free: Int)
+
+        func slot(in map: CompactMap) -> UInt64? {
+            switch self {
+            case .table(let index): map.table[index]
+            case .draining(let index): map.draining![index]
+            case .absent: nil
+            }
+        }
+    }
+
+    private func place(of key: UnsafeRawBufferPointer, hash: UInt64) -> Place {
+        let tag = Self.tag(hash)
+        let matches = { (slot: UInt64) in
+            slot & Self.tagMask == tag && withRecord(at: slot) { stored, _ in stored.elementsEqual(key) }
+        }
+        let inTable = table.probe(hash, matches)
+        if let index = inTable.found { return .table(index) }
+        if let draining, let index = draining.probe(hash, skippingBelow: drainCursor, matches).found {
+            return .draining(index)
+        }
+        return .absent(free: inTable.free!)
+    }
+
+    /// Where an entry of this hash that is in neither table goes in `table`.
+    private func freeSlot(for hash: UInt64) -> Int {
+        table.probe(hash) { _ in false }.free!
+    }
+
+    private mutating func occupy(_ index: Int, with slot: UInt64) {
+        if table[index] == SlotTable.deleted { table.deleted -= 1 }
+        table[index] = slot
+        table.live += 1
+    }
+
+    /// Replaces the table once it is 0.85 full: by a bigger one when live keys fill more than 0.6 of it, sized for a
+    /// load of about 0.68 (so the table holds 9.4–11.8 bytes per key); otherwise by one of the same size, which
+    /// sweeps out the deleted slots. The old table is drained by the writes that follow.
+    private mutating func startReplacingTable() {
+        drain(slots: .max)
+        let grow = (count + 1) * 5 > table.capacity * 3
+        let slots = grow ? max(table.capacity + SlotTable.segmentSlots, (count + 1) * 25 / 17) : table.capacity
+        draining = table
+        drainCursor = 0
+        table = SlotTable(slots: slots)
+    }
+
+    /// Moves up to `budget` slots of the table being drained into the new one.
+    private mutating func drain(slots budget: Int) {
+        guard let old = draining else { return }
+        let end = budget >= old.capacity - drainCursor ? old.capacity : drainCursor + budget
+        var moved = 0
+        old.forEachEntry(from: drainCursor, to: end) { _, slot in
+            let hash = withRecord(at: slot) { key, _ in Self.hash(key) }
+            occupy(freeSlot(for: hash), with: slot)
+            moved += 1
+        }
+        draining!.live -= moved
+        drainCursor = end
+        if end == old.capacity {
+            draining = nil
+            drainCursor = 0
+        }
+    }
 
     private static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
@@ -142,57 +232,6 @@ struct CompactMap: Sendable {
 
     /// The slot's top 16 bits. The home slot comes from the hash's high bits, so the tag takes the low ones.
     private static func tag(_ hash: UInt64) -> UInt64 { (hash & 0xFFFF) << 48 }
-
-    private func home(_ hash: UInt64) -> Int {
-        Int(hash.multipliedFullWidth(by: UInt64(capacity)).high)
-    }
-
-    private func slot(_ index: Int) -> UInt64 {
-        segments[index >> Self.segmentShift][index & (Self.segmentSlots - 1)]
-    }
-
-    private mutating func setSlot(_ index: Int, _ value: UInt64) {
-        segments[index >> Self.segmentShift][index & (Self.segmentSlots - 1)] = value
-    }
-
-    /// The slot holding `key`, or where it would go (the first deleted slot on its probe path, else the empty slot
-    /// that ends the path).
-    private func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (index: Int, found: Bool) {
-        let tag = Self.tag(hash)
-        let capacity = capacity
-        var index = home(hash)
-        var firstDeleted: Int?
-        while true {
-            let slot = slot(index)
-            if slot == Self.emptySlot { return (firstDeleted ?? index, false) }
-            if slot == Self.deletedSlot {
-                if firstDeleted == nil { firstDeleted = index }
-            } else if slot & (0xFFFF << 48) == tag && withRecord(at: slot, { stored, _ in stored.elementsEqual(key) }) {
-                return (index, true)
-            }
-            index += 1
-            if index == capacity { index = 0 }
-        }
-    }
-
-    /// A table of `segmentCount` segments with the same live slots and no deleted ones.
-    private mutating func rebuild(segmentCount: Int) {
-        let old = segments
-        segments = Array(
-            repeating: Array(repeating: Self.emptySlot, count: Self.segmentSlots), count: segmentCount)
-        deletedSlots = 0
-        let capacity = capacity
-        for segment in old {
-            for slot in segment where slot > Self.deletedSlot {
-                var index = home(withRecord(at: slot) { key, _ in Self.hash(key) })
-                while self.slot(index) != Self.emptySlot {
-                    index += 1
-                    if index == capacity { index = 0 }
-                }
-                setSlot(index, slot)
-            }
-        }
-    }
 
     // MARK: - The pages
 
@@ -295,10 +334,15 @@ struct CompactMap: Sendable {
                 let value = UnsafeRawBufferPointer(rebasing: raw[offset + keyLength..<offset + keyLength + valueLength])
                 offset += keyLength + valueLength
                 let hash = Self.hash(key)
-                let (index, found) = find(key, hash: hash)
                 let here = UInt64(worst + 1) << Self.offsetBits | UInt64(start)
-                guard found, slot(index) & ~(0xFFFF << 48) == here else { continue }
-                setSlot(index, Self.tag(hash) | append(key, value))
+                let place = place(of: key, hash: hash)
+                guard let slot = place.slot(in: self), slot & ~Self.tagMask == here else { continue }
+                let moved = Self.tag(hash) | append(key, value)
+                switch place {
+                case .table(let index): table[index] = moved
+                case .draining(let index): draining![index] = moved
+                case .absent: break
+                }
             }
         }
         free(worst)

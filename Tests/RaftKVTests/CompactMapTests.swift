@@ -25,15 +25,16 @@ struct CompactMapTests {
     }
 
     @Test(
-        "random puts, overwrites and deletes (empty, small, page-sized values) read back as a dictionary, and copies keep what they held",
+        "random puts, overwrites and deletes (empty, small, page-sized values) read back as a dictionary, while the table grows too, and copies keep what they held",
         arguments: [1, 2, 3] as [UInt64])
     func matchesADictionary(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         var map = CompactMap()
         var model: [[UInt8]: [UInt8]] = [:]
         var copies: [(CompactMap, [[UInt8]: [UInt8]])] = []
+        var stepsGrowing = 0
         for step in 1...30_000 {
-            let key = Array("key-\(random.next() % 4_000)".utf8)
+            let key = Array("key-\(random.next() % 12_000)".utf8)
             let roll = random.next() % 100
             if roll < 20 {
                 map.remove(key)
@@ -50,11 +51,13 @@ struct CompactMapTests {
                 model[key] = value
             }
             #expect(map.value(for: key) == model[key], "step \(step)")
-            if step % 5_000 == 0 {
+            if map.isGrowing { stepsGrowing += 1 }
+            if step % 5_000 == 0 || (map.isGrowing && stepsGrowing % 1_000 == 1) {
                 expectSame(map, model, "seed \(seed) step \(step)")
                 copies.append((map, model))
             }
         }
+        #expect(stepsGrowing > 100, "the table never grew over several writes")
         for (number, (copy, held)) in copies.enumerated() { expectSame(copy, held, "copy \(number)") }
         for key in Array(model.keys) {
             map.remove(key)
@@ -88,5 +91,34 @@ struct CompactMapTests {
         #expect(map.value(for: Array("pre-99999".utf8)) == Array(repeating: 7, count: 16))
         #expect(map.value(for: Array("pre-100000".utf8)) == nil)
         #expect(map.capacity == slots, "the table grew")
+    }
+
+    @Test("growing the table moves a few slots per write: every key stays readable meanwhile, and it ends")
+    func growthIsSpreadOverWrites() {
+        var map = CompactMap()
+        var written = 0
+        func put() {
+            map.set(Array("g\(written)".utf8), Array("\(written)".utf8))
+            written += 1
+        }
+        var before = map.capacity
+        while !map.isGrowing {
+            before = map.capacity
+            put()
+        }
+        var writesWhileGrowing = 0
+        while map.isGrowing {
+            put()
+            writesWhileGrowing += 1
+            if writesWhileGrowing % 16 == 0 {
+                #expect(map.count == written)
+                #expect((0..<written).allSatisfy { map.value(for: Array("g\($0)".utf8)) == Array("\($0)".utf8) })
+            }
+        }
+        #expect(map.capacity > before)
+        // The old table's slots, 64 a write.
+        #expect(writesWhileGrowing >= before / CompactMap.drainSlotsPerWrite - 1, "\(writesWhileGrowing) writes")
+        #expect(map.count == written)
+        #expect((0..<written).allSatisfy { map.value(for: Array("g\($0)".utf8)) == Array("\($0)".utf8) })
     }
 }
