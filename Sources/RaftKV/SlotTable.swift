@@ -36,21 +36,26 @@ struct SlotTable: Sendable {
     /// entry could be put in (a deleted slot, else the empty one that ends the sequence). Slots below `skippingBelow`
     /// count as deleted without being read (a table being drained has moved them out already); the probe gives up
     /// after visiting every slot once.
-    func probe(_ hash: UInt64, skippingBelow floor: Int = 0, _ matches: (UInt64) -> Bool) -> (found: Int?, free: Int?)
-    {
+    func probe(_ hash: UInt64, skippingBelow floor: Int = 0, _ matches: (UInt64) -> Bool) -> (found: Int?, free: Int?) {
         let capacity = capacity
         var index = home(hash)
         var free: Int?
-        for _ in 0..<capacity {
-            if index >= floor {
-                let slot = self[index]
-                if slot == Self.empty { return (nil, free ?? index) }
-                if slot == Self.deleted {
-                    if free == nil { free = index }
-                } else if matches(slot) {
-                    return (index, free)
-                }
+        var visited = 0
+        while visited < capacity {
+            if index < floor {
+                // Skipped in one step: walking a drained prefix slot by slot made every lookup cost its length.
+                visited += floor - index
+                index = floor == capacity ? 0 : floor
+                continue
             }
+            let slot = self[index]
+            if slot == Self.empty { return (nil, free ?? index) }
+            if slot == Self.deleted {
+                if free == nil { free = index }
+            } else if matches(slot) {
+                return (index, free)
+            }
+            visited += 1
             index += 1
             if index == capacity { index = 0 }
         }
