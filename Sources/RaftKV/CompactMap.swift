@@ -72,6 +72,10 @@ struct CompactMap: Sendable {
         }
     }
 
+    func contains(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBytes { key in place(of: key, hash: Self.hash(key)).slot(in: self) != nil }
+    }
+
     /// Every key and value, in the tables' order; the buffers are valid only during the call.
     func forEach<E: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         try table.forEachEntry { (_, slot) throws(E) in
@@ -98,16 +102,19 @@ struct CompactMap: Sendable {
 
     // MARK: - Writing
 
-    mutating func set(_ key: [UInt8], _ value: [UInt8]) {
+    /// Stores `value` under `key`; returns whether the key held a value before.
+    @discardableResult
+    mutating func set(_ key: [UInt8], _ value: [UInt8]) -> Bool {
         key.withUnsafeBytes { key in
             value.withUnsafeBytes { value in set(key, value) }
         }
     }
 
-    private mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+    private mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         drain(slots: Self.drainSlotsPerWrite)
         let hash = Self.hash(key)
-        switch place(of: key, hash: hash) {
+        let place = place(of: key, hash: hash)
+        switch place {
         case .table(let index):
             discard(table[index])
             table[index] = Self.tag(hash) | append(key, value)
@@ -125,11 +132,15 @@ struct CompactMap: Sendable {
             occupy(free, with: Self.tag(hash) | append(key, value))
         }
         compactIfWorthIt()
+        if case .absent = place { return false }
+        return true
     }
 
-    mutating func remove(_ key: [UInt8]) {
+    /// Removes `key`; returns whether it held a value.
+    @discardableResult
+    mutating func remove(_ key: [UInt8]) -> Bool {
         drain(slots: Self.drainSlotsPerWrite)
-        key.withUnsafeBytes { key in
+        let removed = key.withUnsafeBytes { key in
             switch place(of: key, hash: Self.hash(key)) {
             case .table(let index):
                 discard(table[index])
@@ -146,10 +157,12 @@ struct CompactMap: Sendable {
                 draining![index] = SlotTable.deleted
                 draining!.live -= 1
             case .absent:
-                return
+                return false
             }
+            return true
         }
-        compactIfWorthIt()
+        if removed { compactIfWorthIt() }
+        return removed
     }
 
     // MARK: - The tables

@@ -176,20 +176,17 @@ public struct KVStore: Sendable {
 
     private mutating func execute(_ command: KVCommand) -> KVOutcome {
         let key = command.key
-        let current = values.value(for: key)
+        // An unconditional write looks the key up once, in the write itself.
         switch command.condition {
         case .none: break
-        case .previousValue(let expected): if current != expected { return .conditionFailed }
-        case .previousExists(let exists): if (current != nil) != exists { return .conditionFailed }
+        case .previousValue(let expected): if values.value(for: key) != expected { return .conditionFailed }
+        case .previousExists(let exists): if values.contains(key) != exists { return .conditionFailed }
         }
         switch command.operation {
         case .put:
-            values.set(key, command.value)
-            return .stored(created: current == nil)
+            return .stored(created: !values.set(key, command.value))
         case .delete:
-            guard current != nil else { return .notFound }
-            values.remove(key)
-            return .deleted
+            return values.remove(key) ? .deleted : .notFound
         }
     }
 

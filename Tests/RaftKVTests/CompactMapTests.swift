@@ -37,7 +37,7 @@ struct CompactMapTests {
             let key = Array("key-\(random.next() % 12_000)".utf8)
             let roll = random.next() % 100
             if roll < 20 {
-                map.remove(key)
+                #expect(map.remove(key) == (model[key] != nil), "step \(step): remove's answer")
                 model[key] = nil
             } else {
                 let size: Int =
@@ -47,7 +47,8 @@ struct CompactMapTests {
                     default: Int(random.next() % 2_000)
                     }
                 let value = [UInt8](repeating: UInt8(truncatingIfNeeded: step), count: size)
-                map.set(key, value)
+                #expect(map.set(key, value) == (model[key] != nil), "step \(step): set's answer")
+                #expect(map.contains(key))
                 model[key] = value
             }
             #expect(map.value(for: key) == model[key], "step \(step)")
