@@ -18,7 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
-        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -52,10 +51,7 @@ let package = Package(
         // The replicated key-value state machine with exactly-once client sessions.
         .target(
             name: "RaftKV",
-            dependencies: [
-                "RaftCore", "RaftWire", "RaftRuntime",
-                .product(name: "HashTreeCollections", package: "swift-collections"),
-            ]),
+            dependencies: ["RaftCore", "RaftWire", "RaftRuntime"]),
         // The node shell: the core's event loop, peer transport, HTTP client API, admin socket, raftd's command.
         .target(
             name: "RaftServer",

@@ -69,8 +69,13 @@ public struct KVCommand: Sendable, Hashable {
 
     /// The 64-bit digest of an idempotency key that ``KVStore`` keeps as a tombstone once the key's record expired.
     public static func idempotencyKeyDigest(_ idempotencyKey: String) -> UInt64 {
+        idempotencyKeyDigest(utf8: Array(idempotencyKey.utf8))
+    }
+
+    /// The same digest, of a key's UTF-8 bytes.
+    public static func idempotencyKeyDigest(utf8 idempotencyKey: [UInt8]) -> UInt64 {
         var digest = StableDigest(domain: 2)
-        digest.addBlob(Array(idempotencyKey.utf8))
+        digest.addBlob(idempotencyKey)
         return digest.value
     }
 

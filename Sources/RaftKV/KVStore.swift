@@ -1,4 +1,3 @@
-import HashTreeCollections
 import RaftCore
 import RaftWire
 
@@ -27,13 +26,14 @@ import RaftWire
 /// tombstone generation number is within `tombstoneGenerations` of the current one (`appliedIndex /
 /// tombstoneGenerationLength`), and `tombstones` is sorted by generation, oldest first.
 ///
-/// Memory (resident-set growth, measured with 24-byte keys as raftctl sends): a full table of 2^20 records about
-/// 190 MB (~180 bytes a record, most of it the key string and its trie slot); a tombstone 16 bytes (a `Set<UInt64>`
-/// slot), so 16 full generations of 2^20 about 270 MB.
+/// Memory (heap growth, measured by `kv-memory-bench` with 24-byte keys as raftctl sends): a record about 90 bytes
+/// (the key and 25 bytes of record in a ``CompactMap``, the key again in ``ByteStringQueue``), so a full table of
+/// 2^20 records about 95 MB (190 MB when records were a hash trie of strings); a tombstone 16 bytes (a
+/// `Set<UInt64>` slot), so 16 full generations of 2^20 about 270 MB.
 ///
 /// A copy costs nothing (the node snapshots a copy off its main loop): the values are in a ``CompactMap``, whose
-/// pages and table segments are shared until written, and the idempotency records in a persistent hash trie, whose
-/// first write after a copy copies one path instead of the whole map.
+/// pages and table segments are shared until written, and so are the idempotency records (a second ``CompactMap``)
+/// and their order (a ``ByteStringQueue`` in chunks).
 public struct KVStore: Sendable {
     /// The map: records in pages, found through a hash table (``CompactMap``).
     private var values = CompactMap()
@@ -52,13 +52,43 @@ public struct KVStore: Sendable {
     public static let defaultTombstoneGenerationLength: UInt64 = 1 << 20
     public static let defaultTombstoneGenerations = 16
 
-    /// What the store remembers of one applied keyed command: 32 bytes, no strings.
+    /// What the store remembers of one applied keyed command: 25 bytes in ``records``.
     struct Record: Sendable, Hashable {
         var index: LogIndex
         var term: Term
         /// ``KVCommand/requestDigest``; 0 for a record restored from a version-1 snapshot (any request replays).
         var requestDigest: UInt64
         var outcome: RecordedOutcome
+
+        init(index: LogIndex, term: Term, requestDigest: UInt64, outcome: RecordedOutcome) {
+            self.index = index
+            self.term = term
+            self.requestDigest = requestDigest
+            self.outcome = outcome
+        }
+
+        /// The index, term and digest little-endian, then the outcome's byte.
+        var encoded: [UInt8] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(25)
+            for word in [index.rawValue, term.rawValue, requestDigest] {
+                withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            bytes.append(outcome.rawValue)
+            return bytes
+        }
+
+        /// What ``encoded`` wrote (the store reads only what it wrote itself).
+        init(encoded bytes: [UInt8]) {
+            func word(_ at: Int) -> UInt64 {
+                var value: UInt64 = 0
+                for offset in (0..<8).reversed() { value = value << 8 | UInt64(bytes[at + offset]) }
+                return value
+            }
+            self.init(
+                index: LogIndex(word(0)), term: Term(word(8)), requestDigest: word(16),
+                outcome: RecordedOutcome(rawValue: bytes[24])!)
+        }
     }
 
     /// The outcomes a record can hold (commands that were executed), in one byte. Also their snapshot encoding.
@@ -97,8 +127,9 @@ public struct KVStore: Sendable {
         var keyDigests: Set<UInt64>
     }
 
-    private var records: TreeDictionary<String, Record> = [:]
-    private var recordOrder = ChunkedQueue<String>()
+    /// Idempotency key (its UTF-8 bytes) → ``Record/encoded``.
+    private var records = CompactMap()
+    private var recordOrder = ByteStringQueue()
     private var tombstones: [TombstoneGeneration] = []
 
     public init(
@@ -126,7 +157,7 @@ public struct KVStore: Sendable {
             && appliedTerm == other.appliedTerm
             && idempotencyRecordWindow == other.idempotencyRecordWindow
             && tombstoneGenerationLength == other.tombstoneGenerationLength
-            && tombstoneGenerations == other.tombstoneGenerations && records == other.records
+            && tombstoneGenerations == other.tombstoneGenerations && records.hasSameContents(as: other.records)
             && Array(recordOrder) == Array(other.recordOrder) && tombstones == other.tombstones
     }
     public var count: Int { values.count }
@@ -155,7 +186,8 @@ public struct KVStore: Sendable {
         }
         guard let key = command.idempotencyKey else { return answer(execute(command)) }
         let digest = command.requestDigest
-        if let record = records[key] {
+        let keyBytes = Array(key.utf8)
+        if let record = records.value(for: keyBytes).map(Record.init(encoded:)) {
             guard record.requestDigest == digest || record.requestDigest == 0 else {
                 return answer(.idempotencyKeyReused)
             }
@@ -168,9 +200,11 @@ public struct KVStore: Sendable {
             return answer(.idempotencyKeyExpired(recordWindow: idempotencyRecordWindow))
         }
         let outcome = execute(command)
-        records[key] = Record(
-            index: entry.index, term: entry.term, requestDigest: digest, outcome: RecordedOutcome(outcome))
-        recordOrder.append(key)
+        records.set(
+            keyBytes,
+            Record(index: entry.index, term: entry.term, requestDigest: digest, outcome: RecordedOutcome(outcome))
+                .encoded)
+        recordOrder.append(keyBytes)
         return answer(outcome)
     }
 
@@ -197,17 +231,17 @@ public struct KVStore: Sendable {
         let current = now / tombstoneGenerationLength
         let oldestKept = current >= UInt64(tombstoneGenerations) ? current - UInt64(tombstoneGenerations) + 1 : 0
         while let first = tombstones.first, first.number < oldestKept { tombstones.removeFirst() }
-        while let key = recordOrder.first, let record = records[key],
+        while let key = recordOrder.first, let record = records.value(for: key).map(Record.init(encoded:)),
             record.index.rawValue + idempotencyRecordWindow < now
         {
-            records[key] = nil
+            records.remove(key)
             recordOrder.removeFirst()
             let generation = (record.index.rawValue + idempotencyRecordWindow + 1) / tombstoneGenerationLength
             guard generation >= oldestKept else { continue }
             if tombstones.last?.number != generation {
                 tombstones.append(TombstoneGeneration(number: generation, keyDigests: []))
             }
-            tombstones[tombstones.count - 1].keyDigests.insert(KVCommand.idempotencyKeyDigest(key))
+            tombstones[tombstones.count - 1].keyDigests.insert(KVCommand.idempotencyKeyDigest(utf8: key))
         }
     }
 
@@ -250,8 +284,8 @@ public struct KVStore: Sendable {
         }
         w.write(UInt64(records.count))
         for key in recordOrder {
-            let record = records[key]!
-            w.writeBlob(Array(key.utf8))
+            let record = Record(encoded: records.value(for: key)!)
+            w.writeBlob(key)
             w.write(record.index.rawValue)
             w.write(record.term.rawValue)
             w.write(record.requestDigest)
@@ -323,7 +357,7 @@ public struct KVStore: Sendable {
         }
         let recordCount = try r.read(UInt64.self)
         guard recordCount <= r.remainingBytes / 29 else { throw WireError.invalid("record count \(recordCount)") }
-        var restoredRecords: [(key: String, record: Record)] = []
+        var restoredRecords: [(key: [UInt8], index: LogIndex)] = []
         restoredRecords.reserveCapacity(Int(recordCount))
         for _ in 0..<recordCount {
             let key = String(decoding: try r.readBlob(limit: 1 << 16, what: "idempotency key"), as: UTF8.self)
@@ -335,14 +369,16 @@ public struct KVStore: Sendable {
             guard let outcome = RecordedOutcome(rawValue: rawOutcome) else {
                 throw WireError.invalid("record outcome \(rawOutcome)")
             }
-            guard index <= restored.appliedIndex, restored.records[key] == nil else {
+            // Through a String, as the record was made: the same bytes for every key a client could have sent.
+            let keyBytes = Array(key.utf8)
+            guard index <= restored.appliedIndex, !restored.records.contains(keyBytes) else {
                 throw WireError.invalid("idempotency record for \(key) at \(index)")
             }
             let record = Record(index: index, term: term, requestDigest: requestDigest, outcome: outcome)
-            restored.records[key] = record
-            restoredRecords.append((key, record))
+            restored.records.set(keyBytes, record.encoded)
+            restoredRecords.append((keyBytes, index))
         }
-        for (key, _) in restoredRecords.sorted(by: { $0.record.index < $1.record.index }) {
+        for (key, _) in restoredRecords.sorted(by: { $0.index < $1.index }) {
             restored.recordOrder.append(key)
         }
         if version == Self.snapshotVersion {
@@ -368,42 +404,5 @@ public struct KVStore: Sendable {
         // A version-1 snapshot may hold records that are already past the index window.
         restored.expireIdempotencyState()
         self = restored
-    }
-}
-
-/// A first-in first-out queue kept in fixed-size chunks, so that the first append after a copy of the store copies
-/// one chunk (and the array of chunk references), not the whole queue.
-///
-/// Invariant: `chunks` holds no empty chunk; `head < chunks[0].count` when `chunks` is not empty.
-struct ChunkedQueue<Element: Sendable>: Sendable, Sequence {
-    private static var chunkSize: Int { 4096 }
-    private var chunks: [[Element]] = []
-    private var head = 0
-
-    var first: Element? { chunks.first.map { $0[head] } }
-
-    mutating func append(_ element: Element) {
-        // No binding of the last chunk here: a second reference would make the append copy it.
-        if !chunks.isEmpty && chunks[chunks.count - 1].count < Self.chunkSize {
-            chunks[chunks.count - 1].append(element)
-        } else {
-            var chunk: [Element] = []
-            chunk.reserveCapacity(Self.chunkSize)
-            chunk.append(element)
-            chunks.append(chunk)
-        }
-    }
-
-    mutating func removeFirst() {
-        precondition(!chunks.isEmpty, "removeFirst from an empty queue")
-        head += 1
-        if head == chunks[0].count {
-            chunks.removeFirst()
-            head = 0
-        }
-    }
-
-    func makeIterator() -> some IteratorProtocol<Element> {
-        chunks.enumerated().lazy.flatMap { offset, chunk in chunk[(offset == 0 ? head : 0)...] }.makeIterator()
     }
 }
