@@ -110,7 +110,9 @@ struct CompactMap: Sendable {
         }
     }
 
-    private mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+    /// ``set(_:_:)`` from memory the caller holds during the call.
+    @discardableResult
+    mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         drain(slots: Self.drainSlotsPerWrite)
         let hash = Self.hash(key)
         let place = place(of: key, hash: hash)

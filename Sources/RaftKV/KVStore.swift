@@ -352,8 +352,9 @@ public struct KVStore: Sendable {
         guard valueCount <= r.remainingBytes / 8 else { throw WireError.invalid("value count \(valueCount)") }
         restored.values = CompactMap(minimumCapacity: Int(valueCount))
         for _ in 0..<valueCount {
-            let key = try r.readBlob(limit: Int(UInt32.max), what: "key")
-            restored.values.set(key, try r.readBlob(limit: Int(UInt32.max), what: "value"))
+            try r.readBlobPair(limit: Int(UInt32.max), what: ("key", "value")) { key, value in
+                restored.values.set(key, value)
+            }
         }
         let recordCount = try r.read(UInt64.self)
         guard recordCount <= r.remainingBytes / 29 else { throw WireError.invalid("record count \(recordCount)") }
