@@ -14,24 +14,19 @@ struct ByteStringQueue: Sendable, Sequence {
     var first: [UInt8]? {
         guard let chunk = chunks.first else { return nil }
         var position = head
-        let length = Self.readVarint(chunk, &position)
+        let length = Varint.read(chunk, &position)
         return Array(chunk[position..<position + length])
     }
 
     mutating func append(_ bytes: [UInt8]) {
-        let size = Self.varintSize(bytes.count) + bytes.count
+        let size = Varint.size(bytes.count) + bytes.count
         // No binding of the last chunk here: a second reference would make the append copy it.
         if chunks.isEmpty || chunks[chunks.count - 1].count + size > Swift.max(Self.chunkBytes, size) {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(Swift.max(Self.chunkBytes, size))
             chunks.append(chunk)
         }
-        var length = bytes.count
-        while length >= 0x80 {
-            chunks[chunks.count - 1].append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        chunks[chunks.count - 1].append(UInt8(length))
+        Varint.append(bytes.count, to: &chunks[chunks.count - 1])
         chunks[chunks.count - 1].append(contentsOf: bytes)
         count += 1
     }
@@ -39,7 +34,7 @@ struct ByteStringQueue: Sendable, Sequence {
     mutating func removeFirst() {
         precondition(!chunks.isEmpty, "removeFirst from an empty queue")
         var position = head
-        let length = Self.readVarint(chunks[0], &position)
+        let length = Varint.read(chunks[0], &position)
         head = position + length
         count -= 1
         if head == chunks[0].count {
@@ -55,7 +50,7 @@ struct ByteStringQueue: Sendable, Sequence {
         return AnyIterator {
             guard chunkIndex < chunks.count else { return nil }
             let chunk = chunks[chunkIndex]
-            let length = Self.readVarint(chunk, &position)
+            let length = Varint.read(chunk, &position)
             defer {
                 position += length
                 if position == chunk.count {
@@ -64,28 +59,6 @@ struct ByteStringQueue: Sendable, Sequence {
                 }
             }
             return Array(chunk[position..<position + length])
-        }
-    }
-
-    private static func varintSize(_ value: Int) -> Int {
-        var size = 1
-        var rest = value >> 7
-        while rest > 0 {
-            size += 1
-            rest >>= 7
-        }
-        return size
-    }
-
-    private static func readVarint(_ bytes: [UInt8], _ position: inout Int) -> Int {
-        var value = 0
-        var shift = 0
-        while true {
-            let byte = bytes[position]
-            position += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
         }
     }
 }

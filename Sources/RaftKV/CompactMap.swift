@@ -261,8 +261,8 @@ struct CompactMap: Sendable {
         // A typed throw cannot cross withUnsafeBytes's rethrows; the outcome is carried out instead.
         let outcome: Result<R, E> = pages[page].withUnsafeBytes { raw in
             var position = offset
-            let keyLength = Self.readVarint(raw, &position)
-            let valueLength = Self.readVarint(raw, &position)
+            let keyLength = Varint.read(raw, &position)
+            let valueLength = Varint.read(raw, &position)
             let key = UnsafeRawBufferPointer(rebasing: raw[position..<position + keyLength])
             let value = UnsafeRawBufferPointer(
                 rebasing: raw[position + keyLength..<position + keyLength + valueLength])
@@ -280,7 +280,7 @@ struct CompactMap: Sendable {
     }
 
     private static func recordSize(_ keyLength: Int, _ valueLength: Int) -> Int {
-        varintSize(keyLength) + varintSize(valueLength) + keyLength + valueLength
+        Varint.size(keyLength) + Varint.size(valueLength) + keyLength + valueLength
     }
 
     /// Appends a record to the tail page (a new page when it does not fit) and returns its slot bits without tag.
@@ -304,8 +304,8 @@ struct CompactMap: Sendable {
         }
         let number = tail!
         let offset = pages[number].count
-        Self.appendVarint(key.count, to: &pages[number])
-        Self.appendVarint(value.count, to: &pages[number])
+        Varint.append(key.count, to: &pages[number])
+        Varint.append(value.count, to: &pages[number])
         pages[number].append(contentsOf: key)
         pages[number].append(contentsOf: value)
         totalBytes += size
@@ -343,8 +343,8 @@ struct CompactMap: Sendable {
             var offset = 0
             while offset < raw.count {
                 let start = offset
-                let keyLength = Self.readVarint(raw, &offset)
-                let valueLength = Self.readVarint(raw, &offset)
+                let keyLength = Varint.read(raw, &offset)
+                let valueLength = Varint.read(raw, &offset)
                 let key = UnsafeRawBufferPointer(rebasing: raw[offset..<offset + keyLength])
                 let value = UnsafeRawBufferPointer(rebasing: raw[offset + keyLength..<offset + keyLength + valueLength])
                 offset += keyLength + valueLength
@@ -361,38 +361,5 @@ struct CompactMap: Sendable {
             }
         }
         free(worst)
-    }
-
-    // MARK: - Varints
-
-    private static func varintSize(_ value: Int) -> Int {
-        var size = 1
-        var rest = value >> 7
-        while rest > 0 {
-            size += 1
-            rest >>= 7
-        }
-        return size
-    }
-
-    private static func appendVarint(_ value: Int, to bytes: inout [UInt8]) {
-        var rest = value
-        while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
-    }
-
-    private static func readVarint(_ raw: UnsafeRawBufferPointer, _ position: inout Int) -> Int {
-        var value = 0
-        var shift = 0
-        while true {
-            let byte = raw[position]
-            position += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
     }
 }
