@@ -10,8 +10,8 @@
 ///
 /// Memory: a record is the key and value plus 2–6 bytes; the table adds 8 bytes per slot at a load between about
 /// 0.68 and 0.85 (9.4–11.8 bytes per key). A map of a million 12-byte keys with 256-byte values takes about 282 MB
-/// where a persistent hash trie of arrays took 376 MB. Growing rehashes every key (about a tenth of a second for a
-/// million): the price of the tighter table, paid once every ~25 % of growth.
+/// where a persistent hash trie of arrays took 376 MB. The price of the tighter table is that it is replaced more
+/// often: every key is hashed again once per ~25 % of growth, spread over the writes that follow (below).
 ///
 /// Copies: the pages and the table are arrays of arrays (pages of 1 MiB, table segments of 64 KiB), so a copy (the
 /// node writes its snapshot from one, off its main loop) shares them all, and a write after it copies the tail page
@@ -39,7 +39,7 @@ struct CompactMap: Sendable {
     private var pages: [[UInt8]] = []
     private var pageGarbage: [Int] = []
     private var freePages: [Int] = []
-    /// The page records are appended to; nil before the first record and after it was freed.
+    /// The page records are appended to (never freed while it is the tail); nil before the first record.
     private var tail: Int?
     private var table: SlotTable
     /// The table being replaced, while its slots from `drainCursor` on are moved to `table`; its `live` counts
