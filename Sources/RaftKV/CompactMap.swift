@@ -187,7 +187,8 @@ struct CompactMap: Sendable {
 
     private func place(of key: UnsafeRawBufferPointer, hash: UInt64) -> Place {
         let tag = Self.tag(hash)
-        let matches = { (slot: UInt64) in
+        // A local function, not a closure value: passed down without a context allocated for it per lookup.
+        func matches(_ slot: UInt64) -> Bool {
             slot & Self.tagMask == tag && withRecord(at: slot) { stored, _ in stored.elementsEqual(key) }
         }
         let inTable = table.probe(hash, matches)

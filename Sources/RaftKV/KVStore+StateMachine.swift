@@ -24,9 +24,7 @@ extension KVStore: StateMachine {
 
     /// Keeps only the windows (a restore takes the snapshot's).
     public mutating func releaseBeforeRestore() {
-        self = KVStore(
-            idempotencyRecordWindow: idempotencyRecordWindow, tombstoneGenerationLength: tombstoneGenerationLength,
-            tombstoneGenerations: tombstoneGenerations)
+        self = emptyWithSameWindows
     }
 }
 

@@ -71,9 +71,9 @@ public struct KVStore: Sendable {
         var encoded: [UInt8] {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(25)
-            for word in [index.rawValue, term.rawValue, requestDigest] {
-                withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
-            }
+            withUnsafeBytes(of: index.rawValue.littleEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: term.rawValue.littleEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: requestDigest.littleEndian) { bytes.append(contentsOf: $0) }
             bytes.append(outcome.rawValue)
             return bytes
         }
@@ -147,6 +147,13 @@ public struct KVStore: Sendable {
     /// Positive, and small enough that index arithmetic cannot overflow.
     private static func validWindows(_ window: UInt64, _ length: UInt64, _ generations: UInt64) -> Bool {
         (1...(1 << 48)).contains(window) && (1...(1 << 48)).contains(length) && (1...(1 << 16)).contains(generations)
+    }
+
+    /// A store holding nothing, with this one's windows.
+    var emptyWithSameWindows: KVStore {
+        KVStore(
+            idempotencyRecordWindow: idempotencyRecordWindow, tombstoneGenerationLength: tombstoneGenerationLength,
+            tombstoneGenerations: tombstoneGenerations)
     }
 
     public func value(for key: [UInt8]) -> [UInt8]? { values.value(for: key) }
@@ -330,9 +337,7 @@ public struct KVStore: Sendable {
         guard version == 1 || version == Self.snapshotVersion else {
             throw WireError.invalid("snapshot format version \(version)")
         }
-        var restored = KVStore(
-            idempotencyRecordWindow: idempotencyRecordWindow, tombstoneGenerationLength: tombstoneGenerationLength,
-            tombstoneGenerations: tombstoneGenerations)
+        var restored = emptyWithSameWindows
         restored.appliedIndex = LogIndex(try r.read(UInt64.self))
         restored.appliedTerm = Term(try r.read(UInt64.self))
         if version == 1 {

@@ -23,6 +23,14 @@ extension SnapshotByteSource {
     mutating func readBlobPair(
         limit: Int, what: (String, String), _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws {
+        try readBlobPairCopying(limit: limit, what: what, body)
+    }
+
+    /// Two ``readBlob(limit:what:)`` calls: every source's way, and the chunked reader's when a pair is not in one
+    /// chunk.
+    mutating func readBlobPairCopying(
+        limit: Int, what: (String, String), _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) throws {
         let first = try readBlob(limit: limit, what: what.0)
         let second = try readBlob(limit: limit, what: what.1)
         first.withUnsafeBytes { first in second.withUnsafeBytes { second in body(first, second) } }
@@ -115,9 +123,7 @@ struct ChunkedByteReader: SnapshotByteSource {
             consumed += UInt64(8 + first + second)
             return
         }
-        let first = try readBlob(limit: limit, what: what.0)
-        let second = try readBlob(limit: limit, what: what.1)
-        first.withUnsafeBytes { first in second.withUnsafeBytes { second in body(first, second) } }
+        try readBlobPairCopying(limit: limit, what: what, body)
     }
 
     /// The big-endian 32-bit length at `index` of the chunk, if the chunk holds all four bytes.
