@@ -56,6 +56,9 @@ public final class NodeStorage: EntryStorage {
     private var segments: [Segment]
     private var activeFile: OpenFile?
     private var activeSizeBytes: UInt64
+    /// Bytes of the active segment file, at least ``activeSizeBytes``: those past it are zeros written ahead of the
+    /// log (``StorageOptions/preallocationStepBytes``).
+    private var activeAllocatedBytes: UInt64
     /// Size of the active segment before any batch was written to it (header and carried-over hard state).
     private var activeInitialSizeBytes: UInt64
     private var lockFile: OpenFile?
@@ -88,6 +91,8 @@ public final class NodeStorage: EntryStorage {
             segments = recovered.segments
             activeFile = recovered.activeFile
             activeSizeBytes = recovered.activeSizeBytes
+            // Recovery cut the file to its records.
+            activeAllocatedBytes = recovered.activeSizeBytes
             // A reopened segment with records in it counts as used, so the size limit applies to it at once.
             activeInitialSizeBytes = min(
                 recovered.activeSizeBytes, UInt64(WALFormat.segmentHeaderBytes + WALFormat.recordHeaderBytes + 36))
@@ -492,18 +497,51 @@ public final class NodeStorage: EntryStorage {
         if activeSizeBytes > activeInitialSizeBytes
             && activeSizeBytes + UInt64(buffer.count) > UInt64(options.segmentSizeBytes)
         {
+            try finishActiveSegment()
             try startSegment(sequence: segments[segments.count - 1].sequence + 1)
         }
         guard let activeFile else { throw StorageError.closed }
         let byteOffset = activeSizeBytes
+        let end = activeSizeBytes + UInt64(buffer.count)
+        if syncs && options.preallocationStepBytes > 0 && end > activeAllocatedBytes {
+            // Zeros up to the next step past the batch, made durable by the batch's own sync. A crash before it
+            // leaves zeros or a torn batch, both of which recovery reads as the end of the log.
+            let step = UInt64(options.preallocationStepBytes)
+            let target = min((end + step - 1) / step * step, max(end, UInt64(options.segmentSizeBytes)))
+            try writeZeros(activeFile, from: end, to: target)
+            activeAllocatedBytes = max(target, end)
+        }
         try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
-        activeSizeBytes += UInt64(buffer.count)
+        activeSizeBytes = end
+        activeAllocatedBytes = max(activeAllocatedBytes, end)
         if syncs {
             try fileSystem.syncData(activeFile)
             walSyncCount += 1
         }
         return (segments[segments.count - 1].sequence, byteOffset)
     }
+
+    /// Cuts the zeros written ahead off the active segment before the next one starts, so that only the last
+    /// segment ever ends in unused space, and damage at the end of any earlier one is still reported as damage.
+    private func finishActiveSegment() throws {
+        guard let activeFile, activeAllocatedBytes > activeSizeBytes else { return }
+        try fileSystem.truncate(activeFile, toSizeBytes: activeSizeBytes)
+        if syncs { try fileSystem.syncData(activeFile) }
+        activeAllocatedBytes = activeSizeBytes
+    }
+
+    private func writeZeros(_ file: OpenFile, from start: UInt64, to end: UInt64) throws {
+        var offset = start
+        while offset < end {
+            let count = Int(min(end - offset, UInt64(Self.zeroPiece.count)))
+            try Self.zeroPiece.withUnsafeBytes { zeros in
+                try fileSystem.write(file, at: offset, bytes: UnsafeRawBufferPointer(rebasing: zeros[..<count]))
+            }
+            offset += UInt64(count)
+        }
+    }
+
+    private static let zeroPiece = [UInt8](repeating: 0, count: 1 << 20)
 
     /// Creates the next segment: header plus the current hard state, durable (file and directory) before use.
     private func startSegment(sequence: UInt64) throws {
@@ -528,6 +566,7 @@ public final class NodeStorage: EntryStorage {
         hardStateWritePending = false
         activeFile = file
         activeSizeBytes = UInt64(bytes.count)
+        activeAllocatedBytes = activeSizeBytes
         activeInitialSizeBytes = activeSizeBytes
         segments.append(Segment(sequence: sequence, path: path, maxIndex: 0))
     }
@@ -767,7 +806,15 @@ private struct Recovery {
             try apply(record, path: path, sequence: sequence, byteOffset: offset, maxIndex: &maxIndex)
         }
         var sizeBytes = UInt64(bytes.count)
-        if case .tornTail(let offset, let reason) = end {
+        switch end {
+        case .clean: break
+        case .unusedTail(let offset):
+            // Zeros the writer put ahead of the log (or a write that left nothing on the disk): cut them, so that
+            // the file holds just its records, as the writer expects of a reopened segment.
+            try fileSystem.truncate(file, toSizeBytes: UInt64(offset))
+            try fileSystem.syncData(file)
+            sizeBytes = UInt64(offset)
+        case .tornTail(let offset, let reason):
             try fileSystem.truncate(file, toSizeBytes: UInt64(offset))
             try fileSystem.syncData(file)
             sizeBytes = UInt64(offset)

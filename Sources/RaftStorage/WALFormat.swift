@@ -33,6 +33,10 @@ enum WALRecord {
 /// Every new segment starts with a hard-state record carrying the state at rotation, so deleting old segments
 /// never loses the newest hard state.
 ///
+/// The last segment may end in zeros: the writer fills the file ahead of the log so that a sync need not also
+/// write the file's size. Reading stops at a zero record header followed only by zeros. Earlier segments are cut
+/// to their records before the next one starts.
+///
 /// Version 2 (written since the node runtime): every write of the log is one batch record whose payload is the
 /// records of that write, and the writer syncs after every write, so only the last batch of the last segment
 /// can ever be torn. One checksum over the whole batch makes a write all or nothing after a power cut, however
@@ -162,6 +166,10 @@ enum WALFormat {
         /// The bytes from `byteOffset` to the end of the file are an incomplete or unverifiable final record
         /// (a write the crash interrupted) and no valid record follows them.
         case tornTail(byteOffset: Int, reason: String)
+        /// The bytes from `byteOffset` to the end of the file are all zeros: space the writer filled ahead of the
+        /// log (``StorageOptions/preallocationStepBytes``), or a last write of which nothing reached the disk.
+        /// Only ever the last segment: the writer cuts the zeros off a segment before starting the next.
+        case unusedTail(byteOffset: Int)
     }
 
     enum Decoded {
@@ -222,6 +230,21 @@ enum WALFormat {
         }
     }
 
+    /// True when every byte from `offset` to the end is zero.
+    static func isZero(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
+        var position = offset
+        // Eight bytes at a time: a tail can be a whole preallocation step.
+        while position + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self) != 0 { return false }
+            position += 8
+        }
+        while position < bytes.count {
+            if bytes[position] != 0 { return false }
+            position += 1
+        }
+        return true
+    }
+
     /// True when a record with a valid checksum starts anywhere in `offset..<end`: then the damage before it is
     /// not a torn tail but corruption in the middle of the log.
     static func validRecordExists(_ bytes: UnsafeRawBufferPointer, after offset: Int, batchesOnly: Bool) -> Bool {
@@ -268,6 +291,7 @@ enum WALFormat {
                     try visit(record, offset)
                     offset = next
                 case .invalid(let reason):
+                    if isLastSegment && isZero(raw, from: offset) { return .unusedTail(byteOffset: offset) }
                     if isLastSegment && !validRecordExists(raw, after: offset, batchesOnly: version >= 2) {
                         return .tornTail(byteOffset: offset, reason: reason)
                     }

@@ -126,7 +126,9 @@ struct CrashAndFaultTests {
         }
     }
 
-    @Test func zeroFilledTailIsTreatedAsTorn() throws {
+    /// Zeros after the last record are space the writer filled ahead of the log (or a write of which nothing
+    /// reached the disk): dropped without a repair, and cut so the file holds just its records again.
+    @Test func zeroFilledTailIsUnusedSpace() throws {
         let fileSystem = InMemoryFileSystem()
         do {
             let storage = try NodeStorage(options: options(), fileSystem: fileSystem)
@@ -134,10 +136,12 @@ struct CrashAndFaultTests {
         }
         fileSystem.simulateCrash()
         let segment = try segmentPaths(fileSystem).last!
-        fileSystem.setContents(of: segment, to: fileSystem.contents(of: segment)! + [UInt8](repeating: 0, count: 4096))
+        let records = fileSystem.contents(of: segment)!
+        fileSystem.setContents(of: segment, to: records + [UInt8](repeating: 0, count: 4096))
         let reopened = try NodeStorage(options: options(), fileSystem: fileSystem)
         #expect(reopened.recovery.state.entries == makeEntries(1...3))
-        #expect(reopened.recovery.repairs.count == 1)
+        #expect(reopened.recovery.repairs.isEmpty)
+        #expect(fileSystem.contents(of: segment) == records)
     }
 
     /// Damage in a write that a later whole write follows cannot be a torn tail: the node stops, naming where.

@@ -9,11 +9,14 @@ let testDirectory = "/data/n1"
 func options(
     directory: String = testDirectory, cluster: ClusterID = testCluster, node: NodeID = testNode,
     segmentSizeBytes: Int = StorageOptions.defaultSegmentSizeBytes, syncPolicy: SyncPolicy = .always,
-    retainedSnapshotCount: Int = 2
+    retainedSnapshotCount: Int = 2, preallocationStepBytes: Int = 0
 ) -> StorageOptions {
+    // No preallocation unless asked for: most tests here check the log's exact bytes. PreallocationTests runs the
+    // crash and damage cases again with it.
     StorageOptions(
         directory: directory, clusterID: cluster, nodeID: node, segmentSizeBytes: segmentSizeBytes,
-        syncPolicy: syncPolicy, retainedSnapshotCount: retainedSnapshotCount)
+        syncPolicy: syncPolicy, retainedSnapshotCount: retainedSnapshotCount,
+        preallocationStepBytes: preallocationStepBytes)
 }
 
 /// Entries `range` in `term`, each with a payload that names its index so that a mix-up is visible.
