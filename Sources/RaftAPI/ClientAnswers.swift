@@ -16,6 +16,31 @@ public struct WriteAnswer: Codable, Sendable, Hashable {
         self.replayed = replayed
         self.created = created
     }
+
+    /// The body raftd sends: the bytes `JSONEncoder` makes with sorted keys, written out directly because every
+    /// acknowledged write goes through here (the encoder took 4 % of a busy leader's CPU).
+    public var jsonBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(72)
+        func append(_ text: StaticString) {
+            text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
+        func append(_ flag: Bool) { append(flag ? "true" : "false") }
+        append("{")
+        if let created {
+            append("\"created\":")
+            append(created)
+            append(",")
+        }
+        append("\"index\":")
+        bytes.append(contentsOf: String(index).utf8)
+        append(",\"replayed\":")
+        append(replayed)
+        append(",\"term\":")
+        bytes.append(contentsOf: String(term).utf8)
+        append("}")
+        return bytes
+    }
 }
 
 /// Every error: `{"error": {"code", "message"}}`, with `replayed` on an executed write's failure (404, 412) and

@@ -183,9 +183,13 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 switch applied.outcome {
                 case .stored(let created):
                     answer.created = created
-                    self.respond(context, head, .ok, json: Self.encode(answer), headers: replayedHeader)
+                    self.respond(
+                        context, head, .ok, body: answer.jsonBytes, contentType: "application/json",
+                        headers: replayedHeader)
                 case .deleted:
-                    self.respond(context, head, .ok, json: Self.encode(answer), headers: replayedHeader)
+                    self.respond(
+                        context, head, .ok, body: answer.jsonBytes, contentType: "application/json",
+                        headers: replayedHeader)
                 case .notFound:
                     self.respond(
                         context, head, .notFound, error: ("key_not_found", "the key does not exist"),
