@@ -19,41 +19,48 @@ public enum WireError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Appends big-endian integers and length-prefixed byte strings to a buffer.
 public struct ByteWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+    /// Stored under another name so that the generic writes below can be inlined (and so specialised) in the
+    /// modules that call them, while `bytes` stays read-only to them.
+    @usableFromInline var storage: [UInt8]
+
+    public var bytes: [UInt8] { storage }
 
     public init(capacity: Int = 64) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = []
+        storage.reserveCapacity(capacity)
     }
 
+    /// Inlinable: called for every integer of every message and entry, and unspecialised across modules it went
+    /// through the generic integer witnesses (a few per cent of a busy node's CPU).
+    @inlinable
     public mutating func write<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: value.bigEndian) { storage.append(contentsOf: $0) }
     }
 
     public mutating func write(_ flag: Bool) {
-        bytes.append(flag ? 1 : 0)
+        storage.append(flag ? 1 : 0)
     }
 
     /// A 32-bit length, then the bytes.
     public mutating func writeBlob(_ blob: [UInt8]) {
         write(UInt32(blob.count))
-        bytes.append(contentsOf: blob)
+        storage.append(contentsOf: blob)
     }
 
     /// A 32-bit length, then the bytes (from memory the caller holds during the call).
     public mutating func writeBlob(_ blob: UnsafeRawBufferPointer) {
         write(UInt32(blob.count))
-        bytes.append(contentsOf: blob)
+        storage.append(contentsOf: blob)
     }
 
     public mutating func writeRaw(_ raw: [UInt8]) {
-        bytes.append(contentsOf: raw)
+        storage.append(contentsOf: raw)
     }
 
     /// Overwrites a 32-bit big-endian value at `offset` (for length prefixes written after their payload).
     public mutating func patch(_ value: UInt32, at offset: Int) {
         withUnsafeBytes(of: value.bigEndian) { raw in
-            for (i, byte) in raw.enumerated() { bytes[offset + i] = byte }
+            for (i, byte) in raw.enumerated() { storage[offset + i] = byte }
         }
     }
 }
@@ -63,11 +70,14 @@ public struct ByteWriter: Sendable {
 /// Invariant: `offset <= bytes.count`. A failed read throws and leaves the reader where it was.
 public struct ByteReader: Sendable {
     public let bytes: ArraySlice<UInt8>
-    public private(set) var offset: Int
+    /// Stored under another name so that ``read(_:)`` can be inlined into its callers; see ``ByteWriter``.
+    @usableFromInline var position: Int
+
+    public var offset: Int { position }
 
     public init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
-        self.offset = bytes.startIndex
+        self.position = bytes.startIndex
     }
 
     public init(_ bytes: [UInt8]) {
@@ -77,14 +87,16 @@ public struct ByteReader: Sendable {
     public var remaining: Int { bytes.endIndex - offset }
     public var isAtEnd: Bool { offset == bytes.endIndex }
 
+    @inlinable
     public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws(WireError) -> T {
         let size = MemoryLayout<T>.size
-        guard remaining >= size else { throw .truncated(needed: size, available: remaining) }
+        let available = bytes.endIndex - position
+        guard available >= size else { throw .truncated(needed: size, available: available) }
         var value: T = 0
         for i in 0..<size {
-            value = (value << 8) | T(bytes[offset + i])
+            value = (value << 8) | T(bytes[position + i])
         }
-        offset += size
+        position += size
         return value
     }
 
@@ -100,20 +112,20 @@ public struct ByteReader: Sendable {
     public mutating func readBlob(limit: Int, what: String = "field") throws(WireError) -> [UInt8] {
         let length = Int(try read(UInt32.self))
         guard length <= limit else {
-            offset -= 4
+            position -= 4
             throw .tooLarge(what: what, size: length, limit: limit)
         }
         guard remaining >= length else {
-            offset -= 4
+            position -= 4
             throw .truncated(needed: length, available: remaining)
         }
-        defer { offset += length }
+        defer { position += length }
         return Array(bytes[offset..<offset + length])
     }
 
     public mutating func readRaw(count: Int) throws(WireError) -> [UInt8] {
         guard remaining >= count else { throw .truncated(needed: count, available: remaining) }
-        defer { offset += count }
+        defer { position += count }
         return Array(bytes[offset..<offset + count])
     }
 
