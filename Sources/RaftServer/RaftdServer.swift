@@ -16,8 +16,11 @@ import Synchronization
 public final class RaftdServer: Sendable {
     let shell: NodeShell
     let transport: PeerTransport
-    let raftGroup: MultiThreadedEventLoopGroup
-    let ioGroup: MultiThreadedEventLoopGroup
+    /// The runtime's thread: the runtime, its peer and client sockets and its timers. See ``start(_:)``.
+    let group: MultiThreadedEventLoopGroup
+    /// The admin socket's thread: an operator's `slow-disk off` must be answered while the runtime's loop sleeps
+    /// in a slowed sync.
+    let adminGroup: MultiThreadedEventLoopGroup
     let channels: [Channel]
     let logger: Logger
     let socketPath: String
@@ -26,17 +29,17 @@ public final class RaftdServer: Sendable {
     public var nodeID: NodeID { shell.config.nodeID }
 
     private init(
-        shell: NodeShell, transport: PeerTransport, raftGroup: MultiThreadedEventLoopGroup,
-        ioGroup: MultiThreadedEventLoopGroup, channels: [Channel], logger: Logger, socketPath: String
+        shell: NodeShell, transport: PeerTransport, group: MultiThreadedEventLoopGroup,
+        adminGroup: MultiThreadedEventLoopGroup, channels: [Channel], logger: Logger, socketPath: String
     ) {
         self.shell = shell
         self.transport = transport
-        self.raftGroup = raftGroup
-        self.ioGroup = ioGroup
+        self.group = group
+        self.adminGroup = adminGroup
         self.channels = channels
         self.logger = logger
         self.socketPath = socketPath
-        self.stoppedPromise = raftGroup.next().makePromise(of: Void.self)
+        self.stoppedPromise = group.next().makePromise(of: Void.self)
     }
 
     public static func start(_ config: NodeConfiguration, echoLogToStderr: Bool = true) throws -> RaftdServer {
@@ -89,19 +92,25 @@ public final class RaftdServer: Sendable {
         } catch {
             throw StartupError("cannot open the data directory \(config.dataDirectory): \(error)")
         }
-        let raftGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let ioGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // The peer and client sockets live on the runtime's own loop. With a second loop for them, every request and every peer
+        // message crossed threads twice (a task, a promise and often a wake-up each way): measured on a 3-node
+        // cluster on two cores, one loop cut the CPU per PUT from 57 to 48 µs and per linearizable GET from 43-54
+        // to 19-20 µs, and doubled GET throughput at 64 connections. While the loop sleeps in a sync the kernel
+        // buffers what arrives; it is read in one go after, which only makes the next batch larger. The admin
+        // socket keeps a loop of its own (see `adminGroup`); its requests are few.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var channels: [Channel] = []
         func cleanUp() {
             for channel in channels { try? channel.close().wait() }
             storage.close()
-            try? ioGroup.syncShutdownGracefully()
-            try? raftGroup.syncShutdownGracefully()
+            try? adminGroup.syncShutdownGracefully()
+            try? group.syncShutdownGracefully()
         }
         let shell: NodeShell
         do {
             shell = try NodeShell(
-                loop: raftGroup.next(), config: config, storage: storage, sink: sink, logger: logger,
+                loop: group.next(), config: config, storage: storage, sink: sink, logger: logger,
                 syncMonitor: monitor, metrics: metrics)
             shellForReports.withLock { $0 = shell }
         } catch {
@@ -109,18 +118,18 @@ public final class RaftdServer: Sendable {
             throw error
         }
         let codec = PeerFrameCodec(maxFrameBytes: max(64 << 20, config.maxValueBytes * 2 + (1 << 20)))
-        let transport = PeerTransport(group: ioGroup, shell: shell, codec: codec, logger: logger)
+        let transport = PeerTransport(group: group, shell: shell, codec: codec, logger: logger)
         shell.transport = transport
         do {
-            channels.append(try bindPeer(config, ioGroup, shell, codec, logger))
-            channels.append(try bindClient(config, ioGroup, shell))
-            channels.append(try bindAdmin(config, ioGroup, shell))
+            channels.append(try bindPeer(config, group, shell, codec, logger))
+            channels.append(try bindClient(config, group, shell))
+            channels.append(try bindAdmin(config, adminGroup, shell))
         } catch {
             cleanUp()
             throw error
         }
         let server = RaftdServer(
-            shell: shell, transport: transport, raftGroup: raftGroup, ioGroup: ioGroup, channels: channels,
+            shell: shell, transport: transport, group: group, adminGroup: adminGroup, channels: channels,
             logger: logger, socketPath: config.adminSocketPath)
         shell.start()
         transport.start()
@@ -223,7 +232,7 @@ public final class RaftdServer: Sendable {
         logger.notice("shutting down")
         shell.shutdown().whenComplete { _ in
             let closes = self.channels.map { $0.close().recover { _ in } } + [self.transport.close()]
-            EventLoopFuture.andAllComplete(closes, on: self.raftGroup.next()).whenComplete { _ in
+            EventLoopFuture.andAllComplete(closes, on: self.group.next()).whenComplete { _ in
                 unlink(self.socketPath)
                 self.logger.notice("stopped")
                 self.stoppedPromise.succeed(())
@@ -234,8 +243,8 @@ public final class RaftdServer: Sendable {
     /// Blocks until ``shutdown()`` finished.
     public func waitUntilStopped() {
         try? stoppedPromise.futureResult.wait()
-        try? ioGroup.syncShutdownGracefully()
-        try? raftGroup.syncShutdownGracefully()
+        try? adminGroup.syncShutdownGracefully()
+        try? group.syncShutdownGracefully()
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
