@@ -1,7 +1,7 @@
 // Durable-append and recovery benchmark for RaftStorage. Not a test: it reports numbers, it asserts nothing.
 //
 // Usage: raft-storage-bench [--dir <parent directory, default /tmp>] [--seconds <per run, default 2>]
-//                           [--recovery-entries <default 1000000>]
+//                           [--recovery-entries <default 1000000>] [--preallocation-step <bytes, default 1 MiB>]
 // Run it on the disk you care about, from a release build, on a quiet machine.
 import Glibc
 import RaftCore
@@ -11,6 +11,8 @@ struct BenchmarkOptions {
     var parentDirectory = "/tmp"
     var secondsPerRun = 2.0
     var recoveryEntryCount = 1_000_000
+    /// `StorageOptions.preallocationStepBytes` of the durable appends; 0 appends to the file as it grows.
+    var preallocationStepBytes = StorageOptions.defaultPreallocationStepBytes
     let payloadBytes = 100
 
     init(arguments: [String]) {
@@ -20,9 +22,12 @@ struct BenchmarkOptions {
             case "--dir": parentDirectory = iterator.next() ?? parentDirectory
             case "--seconds": secondsPerRun = iterator.next().flatMap(Double.init) ?? secondsPerRun
             case "--recovery-entries": recoveryEntryCount = iterator.next().flatMap(Int.init) ?? recoveryEntryCount
+            case "--preallocation-step":
+                preallocationStepBytes = iterator.next().flatMap(Int.init) ?? preallocationStepBytes
             default:
                 print(
-                    "usage: raft-storage-bench [--dir PARENT] [--seconds PER_RUN] [--recovery-entries N]\n"
+                    "usage: raft-storage-bench [--dir PARENT] [--seconds PER_RUN] [--recovery-entries N]"
+                        + " [--preallocation-step BYTES]\n"
                         + "Appends use fsync policy `always`; the recovery log is written with `never` (UNSAFE, only to"
                         + " build it quickly) and then reopened.")
                 exit(argument == "--help" ? 0 : 2)
@@ -33,6 +38,12 @@ struct BenchmarkOptions {
 
 let options = BenchmarkOptions(arguments: CommandLine.arguments)
 let cluster = ClusterID(0xBE7C)
+
+/// The options of the durable appends measured (fsync policy `always`).
+func durableOptions(_ directory: String) -> StorageOptions {
+    StorageOptions(
+        directory: directory, clusterID: cluster, nodeID: 1, preallocationStepBytes: options.preallocationStepBytes)
+}
 
 func makeDirectory(_ label: String) -> String {
     var template = Array("\(options.parentDirectory)/raft-storage-bench-\(label)-XXXXXX".utf8CString)
@@ -64,7 +75,7 @@ final class RawSyncWriter {
     var elapsedSeconds = 0.0
 
     init() throws {
-        storage = try NodeStorage(options: StorageOptions(directory: directory, clusterID: cluster, nodeID: 1))
+        storage = try NodeStorage(options: durableOptions(directory))
     }
 
     func run(seconds duration: Double) throws {
@@ -101,7 +112,7 @@ func measureGroupCommit(writers: Int, slices: Int = 4) async throws -> GroupComm
     let raw = try RawSyncWriter()
     defer { raw.close() }
     let log = GroupCommitLog(
-        storage: try NodeStorage(options: StorageOptions(directory: directory, clusterID: cluster, nodeID: 1)))
+        storage: try NodeStorage(options: durableOptions(directory)))
     let clock = ContinuousClock()
     let sliceSeconds = options.secondsPerRun / Double(slices)
     var groupSeconds = 0.0
@@ -169,7 +180,7 @@ func format(_ value: Double) -> String {
 do {
     print(
         "raft-storage-bench: \(options.payloadBytes)-byte entries, fsync policy always, \(options.secondsPerRun) s per run,"
-            + " directory \(options.parentDirectory)")
+            + " preallocation step \(options.preallocationStepBytes) bytes, directory \(options.parentDirectory)")
     var results: [GroupCommitResult] = []
     for writers in [1, 4, 16, 64] { results.append(try await measureGroupCommit(writers: writers)) }
     print("")
