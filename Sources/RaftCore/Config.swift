@@ -30,8 +30,9 @@ public struct RaftConfig: Sendable, Hashable {
     /// `MaxInflightBytes`): what bounds the leader's memory while a follower catches up a long log, where
     /// ``maxInflightMessages`` full messages alone would allow hundreds of megabytes at once.
     public var maxInflightBytes: Int = 16 << 20
-    /// Bytes (``Entry/sizeBytes``) of durable, applied entries the core keeps in memory when it has an
-    /// ``EntryStorage``: what replication to followers a little behind and reads of recent entries need. Older
+    /// At most this many bytes (``Entry/sizeBytes``) of durable, applied entries are kept in memory when the core
+    /// has an ``EntryStorage``: what replication to followers a little behind needs. Entries every follower has
+    /// acknowledged are dropped at once (and a follower keeps none), so an idle node holds none of them. Older
     /// entries are read from storage; without one the whole log since the snapshot stays in memory.
     public var entryCacheBytes: Int = 8 << 20
     /// Proposals are refused once the leader holds this many uncommitted entries.

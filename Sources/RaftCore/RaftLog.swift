@@ -139,15 +139,24 @@ struct RaftLog {
         cache.append(contentsOf: newEntries)
     }
 
-    /// Drops the oldest cached entries while the cache is over its limit, keeping every entry not yet durable or
-    /// not yet applied (a restart replays its recovered log from memory, then trims it). Trims to three quarters of
-    /// the limit, so the entries shifted per trim are paid for by the bytes appended since the last one.
-    mutating func trimCache() {
-        guard storage != nil, cacheBytes > cacheLimitBytes else { return }
-        let keep = min(persisted, applied).next
+    /// Drops the oldest cached entries, keeping every entry not yet durable or not yet applied (a restart replays
+    /// its recovered log from memory, then trims it):
+    /// - those before `replicationNeeds` (a leader: the entry after the lowest match of its followers; anyone
+    ///   else: nil, since only a leader sends entries), whatever the limit: nobody will read them from the cache
+    ///   again, and a node sitting idle after a burst of writes would otherwise hold its whole cache of them;
+    /// - then, while the cache is over its limit, more, down to three quarters of the limit, so the entries
+    ///   shifted per trim are paid for by the bytes appended since the last one.
+    mutating func trimCache(replicationNeeds: LogIndex?) {
+        guard storage != nil, let first = cache.first else { return }
+        let settled = min(persisted, applied).next
+        let unneeded = min(settled, replicationNeeds ?? settled)
+        let overLimit = cacheBytes > cacheLimitBytes
+        guard first.index < unneeded || (overLimit && first.index < settled) else { return }
         var dropCount = 0
         var bytes = cacheBytes
-        while dropCount < cache.count, cache[dropCount].index < keep, bytes > cacheLimitBytes / 4 * 3 {
+        while dropCount < cache.count, cache[dropCount].index < settled,
+            cache[dropCount].index < unneeded || bytes > cacheLimitBytes / 4 * 3
+        {
             bytes -= cache[dropCount].sizeBytes
             dropCount += 1
         }

@@ -245,8 +245,17 @@ public struct RaftNode {
         outstandingReady = nil
         log.markPersisted(through: ready.persistThrough)
         if ready.applyThrough > log.applied { log.applied = ready.applyThrough }
-        log.trimCache()
+        log.trimCache(replicationNeeds: firstIndexReplicationNeeds)
         if role == .leader && maybeCommit() { broadcastRequested = true }
+    }
+
+    /// The oldest entry a leader may still send from its cache: the one after the lowest match of its followers
+    /// and learners. Nil when not leading: only a leader sends entries.
+    private var firstIndexReplicationNeeds: LogIndex? {
+        guard role == .leader else { return nil }
+        var lowestMatch = log.lastIndex
+        for p in progress.values where p.match < lowestMatch { lowestMatch = p.match }
+        return lowestMatch.next
     }
 
     // MARK: - Inputs

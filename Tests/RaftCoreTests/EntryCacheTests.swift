@@ -47,6 +47,41 @@ import Testing
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")
     }
 
+    /// Before, every node held its full cache of applied entries for good: a node idle after a burst of writes kept
+    /// `entryCacheBytes` (8 MiB in raftd) of entries nobody would read from memory again.
+    @Test("entries every follower acknowledged leave the cache at once; a leader keeps only what a follower lacks")
+    func acknowledgedEntriesLeaveTheCache() throws {
+        let cluster = Cluster(size: 3, entryCacheBytes: 1 << 20)
+        cluster.advance(until: { cluster.leader != nil })
+        let leader = try #require(cluster.leader)
+        for i in 0..<100 { try cluster.put("k\(i)", Self.value, on: leader) }
+        cluster.stabilize()
+        cluster.advance(ticks: 20)
+        for id in cluster.ids {
+            #expect(cluster[id].raft.cachedEntryBytes == 0, "\(id) holds \(cluster[id].raft.cachedEntryBytes) bytes")
+        }
+
+        let lagging = try #require(cluster.ids.first { $0 != leader })
+        let other = try #require(cluster.ids.first { $0 != leader && $0 != lagging })
+        cluster.isolate(lagging)
+        let firstMissing = cluster[leader].raft.lastIndex.next
+        for i in 100..<150 { try cluster.put("k\(i)", Self.value, on: leader) }
+        cluster.stabilize()
+        cluster.advance(ticks: 20)
+        let held = cluster[leader].raft
+        #expect(held.cachedFromIndex <= firstMissing && held.cachedEntryBytes >= 50 * 100, "\(held.cachedEntryBytes)")
+        #expect(cluster[other].raft.cachedEntryBytes == 0, "a follower sends no entries, so keeps none")
+
+        cluster.heal()
+        let caughtUp = cluster.advance(until: {
+            cluster[lagging].stateMachine.appliedIndex == cluster[leader].stateMachine.appliedIndex
+                && cluster[leader].raft.cachedEntryBytes == 0
+        })
+        #expect(caughtUp != nil, "the leader's cache empties once the lagging follower has every entry")
+        #expect(cluster.value(of: "k149", on: lagging) == Self.value)
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
     @Test("a restarted node replays its log, then trims it to the cache")
     func aRestartReplaysThenTrims() throws {
         let (cluster, _, lagging) = try Self.clusterWithALaggingFollower()
