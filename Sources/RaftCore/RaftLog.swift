@@ -155,7 +155,7 @@ struct RaftLog {
         var dropCount = 0
         var bytes = cacheBytes
         while dropCount < cache.count, cache[dropCount].index < settled,
-            cache[dropCount].index < unneeded || bytes > cacheLimitBytes / 4 * 3
+            cache[dropCount].index < unneeded || (overLimit && bytes > cacheLimitBytes / 4 * 3)
         {
             bytes -= cache[dropCount].sizeBytes
             dropCount += 1
