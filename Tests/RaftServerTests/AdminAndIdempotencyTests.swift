@@ -60,6 +60,15 @@ extension RaftdIntegrationTests {
                 try cluster.status(followers[1]).role == "leader" ? true : nil
             }
 
+            // A campaign wins only from a log at least as up to date as a majority's (§5.4.1): wait until `first`
+            // holds the new leader's entry of its term. Campaigning the moment the transfer took effect lost the
+            // vote to that entry still on its way (seen once in CI), and nothing campaigns for `first` again.
+            _ = try await cluster.eventually("\(first) to hold \(followers[1])'s log") {
+                let leader = try cluster.status(followers[1])
+                let node = try cluster.status(first)
+                return node.leader == followers[1] && node.term == leader.term
+                    && node.lastLogIndex >= leader.lastLogIndex ? true : nil
+            }
             _ = try cluster.admin(first).result("campaign")
             // A forced campaign by an up-to-date node wins despite a live leader; the write below goes through
             // followers[0], so wait until it follows the new leader too.
