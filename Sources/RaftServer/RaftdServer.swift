@@ -92,12 +92,12 @@ public final class RaftdServer: Sendable {
         } catch {
             throw StartupError("cannot open the data directory \(config.dataDirectory): \(error)")
         }
-        // The peer and client sockets live on the runtime's own loop. With a second loop for them, every request and every peer
-        // message crossed threads twice (a task, a promise and often a wake-up each way): measured on a 3-node
-        // cluster on two cores, one loop cut the CPU per PUT from 57 to 48 µs and per linearizable GET from 43-54
-        // to 19-20 µs, and doubled GET throughput at 64 connections. While the loop sleeps in a sync the kernel
-        // buffers what arrives; it is read in one go after, which only makes the next batch larger. The admin
-        // socket keeps a loop of its own (see `adminGroup`); its requests are few.
+        // The peer and client sockets live on the runtime's own loop. With a second loop for them, every request
+        // and every peer message crossed threads twice (a task, a promise and often a wake-up each way): measured
+        // on a 3-node cluster on two cores, one loop cut the CPU per PUT from 57 to 48 µs and per linearizable GET
+        // from 43-54 to 19-20 µs, and doubled GET throughput at 64 connections. While the loop sleeps in a sync
+        // the kernel buffers what arrives; it is read in one go after, which only makes the next batch larger.
+        // The admin socket keeps a loop of its own (see `adminGroup`); its requests are few.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var channels: [Channel] = []
