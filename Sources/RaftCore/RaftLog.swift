@@ -147,11 +147,10 @@ struct RaftLog {
     /// - then, while the cache is over its limit, more, down to three quarters of the limit, so the entries
     ///   shifted per trim are paid for by the bytes appended since the last one.
     mutating func trimCache(replicationNeeds: LogIndex?) {
-        guard storage != nil, let first = cache.first else { return }
+        guard storage != nil else { return }
         let settled = min(persisted, applied).next
         let unneeded = min(settled, replicationNeeds ?? settled)
         let overLimit = cacheBytes > cacheLimitBytes
-        guard first.index < unneeded || (overLimit && first.index < settled) else { return }
         var dropCount = 0
         var bytes = cacheBytes
         while dropCount < cache.count, cache[dropCount].index < settled,

@@ -181,12 +181,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 var answer = WriteAnswer(
                     index: applied.index.rawValue, term: applied.term.rawValue, replayed: applied.replayed)
                 switch applied.outcome {
-                case .stored(let created):
-                    answer.created = created
-                    self.respond(
-                        context, head, .ok, body: answer.jsonBytes, contentType: "application/json",
-                        headers: replayedHeader)
-                case .deleted:
+                case .stored, .deleted:
+                    if case .stored(let created) = applied.outcome { answer.created = created }
                     self.respond(
                         context, head, .ok, body: answer.jsonBytes, contentType: "application/json",
                         headers: replayedHeader)

@@ -509,7 +509,7 @@ public final class NodeStorage: EntryStorage {
             let step = UInt64(options.preallocationStepBytes)
             let target = min((end + step - 1) / step * step, max(end, UInt64(options.segmentSizeBytes)))
             try writeZeros(activeFile, from: end, to: target)
-            activeAllocatedBytes = max(target, end)
+            activeAllocatedBytes = target
         }
         try fileSystem.write(activeFile, at: activeSizeBytes, bytes: buffer)
         activeSizeBytes = end
