@@ -1,7 +1,7 @@
 /// One node's log: a snapshot boundary followed by contiguous entries. Every entry's term is held; the entries
 /// themselves are held from ``cacheStart`` on, and read from ``storage`` before that.
 ///
-/// Invariants: `terms[i]` is the term of entry `snapshotIndex + 1 + i`; terms never decrease along the log;
+/// Invariants: `terms` holds the term of every entry `snapshotIndex + 1 ... lastIndex`; terms never decrease;
 /// `cache[i].index == cacheStart + i` and the cache runs through `lastIndex`; `snapshotIndex <= applied <=
 /// committed`; `committed` never decreases; `persisted <= lastIndex`; every entry after `persisted` (not yet
 /// durable, so not readable from storage) is in the cache; without a storage the cache holds the whole log.
@@ -9,8 +9,9 @@ struct RaftLog {
     /// The last index covered by the snapshot (0 when there is none).
     private(set) var snapshotIndex: LogIndex
     private(set) var snapshotTerm: Term
-    /// The term of every entry after the snapshot: 8 bytes an entry, so term checks never read storage.
-    private var terms: [Term]
+    /// The term of every entry after the snapshot, as runs (a few bytes for the whole log), so term checks never
+    /// read storage.
+    private var terms: TermRuns
     /// The newest entries, from `cacheStart` through `lastIndex`.
     private var cache: [Entry]
     private(set) var cacheStart: LogIndex
@@ -34,7 +35,7 @@ struct RaftLog {
     ) {
         self.snapshotIndex = snapshot?.index ?? .zero
         self.snapshotTerm = snapshot?.term ?? .zero
-        self.terms = entries.map(\.term)
+        self.terms = TermRuns(startingAt: (snapshot?.index ?? .zero).next, terms: entries.lazy.map(\.term))
         self.storage = storage
         self.cacheLimitBytes = storage == nil ? .max : cacheLimitBytes
         self.cache = entries
@@ -48,14 +49,13 @@ struct RaftLog {
     }
 
     var firstIndex: LogIndex { snapshotIndex.next }
-    var lastIndex: LogIndex { LogIndex(snapshotIndex.rawValue + UInt64(terms.count)) }
+    var lastIndex: LogIndex { terms.lastIndex }
     var lastTerm: Term { terms.last ?? snapshotTerm }
 
     /// The term of the entry at `index`, or nil if it was compacted away or does not exist yet.
     func term(at index: LogIndex) -> Term? {
         if index == snapshotIndex { return snapshotTerm }
-        guard index > snapshotIndex, index <= lastIndex else { return nil }
-        return terms[Int(index.rawValue - snapshotIndex.rawValue - 1)]
+        return terms.term(at: index)
     }
 
     func matchTerm(_ index: LogIndex, _ term: Term) -> Bool {
@@ -118,7 +118,7 @@ struct RaftLog {
             first.index > committed, "append at \(first.index) would rewrite committed entries (commit \(committed))")
         let replacing = first.index <= lastIndex
         if replacing {
-            terms.removeSubrange(Int(first.index.rawValue - snapshotIndex.rawValue - 1)...)
+            terms.removeSuffix(from: first.index)
             if first.index < unstableFrom { unstableFrom = first.index }
             if first.index <= persisted { persisted = first.index.previous }
         }
@@ -160,32 +160,27 @@ struct RaftLog {
             dropCount += 1
         }
         guard dropCount > 0 else { return }
-        cache.removeFirst(dropCount)
+        cache.removeFirstReleasingSpace(dropCount)
         cacheBytes = bytes
         cacheStart = LogIndex(cacheStart.rawValue + UInt64(dropCount))
     }
 
-    /// The highest index in `...atOrBefore` whose term is `term`, scanning back over higher terms only.
+    /// The highest index in `...atOrBefore` whose term is `term`, scanning back over higher terms only (a run of
+    /// equal terms at a time).
     func lastIndex(ofTerm term: Term, atOrBefore limit: LogIndex) -> LogIndex? {
         var index = min(limit, lastIndex)
-        while index >= snapshotIndex {
-            guard let t = self.term(at: index) else { return nil }
+        while index > snapshotIndex {
+            let t = terms.term(at: index)!
             if t == term { return index }
             if t < term { return nil }
-            if index == .zero { return nil }
-            index = index.previous
+            index = terms.runStart(containing: index)!.previous
         }
-        return nil
+        return index == snapshotIndex && snapshotTerm == term ? index : nil
     }
 
     /// The first index of the run of entries that share the term of the entry at `index`.
     func firstIndex(ofTermAt index: LogIndex) -> LogIndex {
-        guard let t = term(at: index) else { return index }
-        var first = index
-        while first > firstIndex, term(at: first.previous) == t {
-            first = first.previous
-        }
-        return first
+        terms.runStart(containing: index) ?? index
     }
 
     /// Drops entries through `index` after the application took a snapshot there.
@@ -193,11 +188,11 @@ struct RaftLog {
         guard index > snapshotIndex else { return }
         precondition(index <= applied, "compaction through \(index) passes the applied index \(applied)")
         let t = term(at: index)!
-        terms.removeFirst(Int(index.rawValue - snapshotIndex.rawValue))
+        terms.removePrefix(through: index)
         if index >= cacheStart {
             let dropped = cache[..<cacheOffset(index.next)]
             cacheBytes -= dropped.reduce(0) { $0 + $1.sizeBytes }
-            cache.removeFirst(dropped.count)
+            cache.removeFirstReleasingSpace(dropped.count)
             cacheStart = index.next
         }
         snapshotIndex = index
@@ -206,7 +201,7 @@ struct RaftLog {
 
     /// Replaces the whole log with a snapshot received from the leader.
     mutating func restore(_ metadata: SnapshotMetadata) {
-        terms.removeAll()
+        terms.reset(startingAt: metadata.index.next)
         cache.removeAll()
         cacheBytes = 0
         cacheStart = metadata.index.next

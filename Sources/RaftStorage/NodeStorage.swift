@@ -29,9 +29,9 @@ public final class NodeStorage: EntryStorage {
         var maxIndex: UInt64
     }
 
-    /// Where one entry's WAL record is: 24 bytes per entry in memory instead of the entry.
+    /// Where one entry's WAL record is: 16 bytes per entry in memory instead of the entry (its term is in
+    /// `terms`).
     struct EntryLocation {
-        var term: Term
         var segmentSequence: UInt64
         var byteOffset: UInt32
         var recordBytes: UInt32
@@ -52,7 +52,10 @@ public final class NodeStorage: EntryStorage {
     /// Entries read back from the WAL since opening (``entries(in:)``), for tests and the simulation's stats.
     public private(set) var entriesReadBack = 0
 
+    /// Where each entry of `firstIndex...lastIndex` is, in index order.
     private var entries: [EntryLocation]
+    /// The term of each entry of `firstIndex...lastIndex`.
+    private var terms: TermRuns
     private var segments: [Segment]
     private var activeFile: OpenFile?
     private var activeSizeBytes: UInt64
@@ -88,6 +91,9 @@ public final class NodeStorage: EntryStorage {
             hardState = recovered.hardState
             snapshotMetadata = recovered.snapshot?.metadata
             entries = recovered.locations
+            terms = TermRuns(
+                startingAt: (recovered.snapshot?.metadata.index ?? .zero).next,
+                terms: recovered.entries.lazy.map(\.term))
             segments = recovered.segments
             activeFile = recovered.activeFile
             activeSizeBytes = recovered.activeSizeBytes
@@ -188,8 +194,7 @@ public final class NodeStorage: EntryStorage {
     public func term(at index: LogIndex) -> Term? {
         if index == .zero { return .zero }
         if index == snapshotIndex { return snapshotMetadata?.term }
-        guard index >= firstIndex, index <= lastIndex else { return nil }
-        return entries[Int(index.rawValue - firstIndex.rawValue)].term
+        return terms.term(at: index)
     }
 
     /// The entry at `index`, read back from the WAL; nil outside `firstIndex...lastIndex`.
@@ -242,7 +247,7 @@ public final class NodeStorage: EntryStorage {
                         bytes.count >= offset + Int(location.recordBytes)
                         ? bytes.withUnsafeBytes { WALFormat.decode($0, at: offset) } : nil
                     guard case .record(.entry(let entry), _)? = decoded,
-                        entry.index.rawValue == base + UInt64(index), entry.term == location.term
+                        entry.index.rawValue == base + UInt64(index), entry.term == terms.term(at: entry.index)
                     else {
                         throw StorageError.corrupt(
                             path: path, byteOffset: UInt64(location.byteOffset),
@@ -427,14 +432,17 @@ public final class NodeStorage: EntryStorage {
         if let snapshot {
             snapshotMetadata = snapshot.metadata
             entries.removeAll()
+            terms.reset(startingAt: snapshot.metadata.index.next)
         }
         if let first = newEntries.first {
             let keptCount = Int(first.index.rawValue - firstIndex.rawValue)
             entries.removeLast(entries.count - keptCount)
+            terms.removeSuffix(from: first.index)
             for (entry, position) in zip(newEntries, positions) {
+                terms.append(entry.term)
                 entries.append(
                     EntryLocation(
-                        term: entry.term, segmentSequence: written.sequence,
+                        segmentSequence: written.sequence,
                         byteOffset: UInt32(written.byteOffset + UInt64(position.start)),
                         recordBytes: UInt32(position.bytes)))
             }
@@ -468,7 +476,8 @@ public final class NodeStorage: EntryStorage {
         )
         do {
             try writeSnapshotFile(snapshot)
-            entries.removeFirst(Int(index.rawValue - snapshotIndex.rawValue))
+            entries.removeFirstReleasingSpace(Int(index.rawValue - snapshotIndex.rawValue))
+            terms.removePrefix(through: index)
             snapshotMetadata = snapshot.metadata
             try compact()
         } catch {
@@ -884,7 +893,7 @@ private struct Recovery {
             entries.append(entry)
             locations.append(
                 NodeStorage.EntryLocation(
-                    term: entry.term, segmentSequence: sequence, byteOffset: UInt32(byteOffset),
+                    segmentSequence: sequence, byteOffset: UInt32(byteOffset),
                     recordBytes: UInt32(WALFormat.recordHeaderBytes + 17 + entry.data.count)))
             liveLastIndex = index
         }
