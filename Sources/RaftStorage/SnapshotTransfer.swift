@@ -124,14 +124,27 @@ public final class SnapshotStager {
                 throw StorageError.io(error)
             }
         }
-        heldBack.append(contentsOf: bytes)
-        if heldBack.count > 4 {
-            let checkedCount = heldBack.count - 4
+        holdBackTrailer(of: bytes)
+    }
+
+    /// Adds `bytes` to the running CRC except the last four received, which stay in `heldBack` (the trailer, if
+    /// nothing follows). A chunk of four bytes or more is checked where it lies, not copied.
+    private func holdBackTrailer(of bytes: [UInt8]) {
+        guard bytes.count >= 4 else {
+            heldBack.append(contentsOf: bytes)
+            let checkedCount = heldBack.count - min(4, heldBack.count)
             runningCRC = heldBack.withUnsafeBytes {
                 CRC32C.update(runningCRC, UnsafeRawBufferPointer(rebasing: $0[0..<checkedCount]))
             }
             heldBack.removeFirst(checkedCount)
+            return
         }
+        // Whatever was held back is followed by at least four more bytes: none of it is the trailer.
+        runningCRC = heldBack.withUnsafeBytes { CRC32C.update(runningCRC, $0) }
+        runningCRC = bytes.withUnsafeBytes {
+            CRC32C.update(runningCRC, UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 4)]))
+        }
+        heldBack = Array(bytes[(bytes.count - 4)...])
     }
 
     /// Verifies the received file and renames it into place (durably). Returns the snapshot's metadata.

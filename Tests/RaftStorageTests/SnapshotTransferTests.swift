@@ -97,6 +97,32 @@ struct SnapshotTransferTests {
         #expect(try followerFS.contentsOfDirectory(at: testDirectory).isEmpty)
     }
 
+    /// The stager checks the running CRC over every byte but the last four received, whatever the chunk sizes: a
+    /// chunk shorter than the trailer, or one that ends inside it, must neither fail a good file nor pass a bad one.
+    @Test(arguments: [1, 2, 3, 4, 5, 777])
+    func anyChunkSizeVerifiesAndEveryFlippedByteIsCaught(chunkBytes: Int) throws {
+        let (leaderFS, leader, state) = try leaderWithSnapshot(payloadBytes: 600)
+        let (_, _, stager, sizes, totalBytes) = try stageLeadersSnapshot(
+            leaderFS, leader, chunkBytes: chunkBytes, followerEntries: [])
+        #expect(sizes.reduce(0, +) == Int(totalBytes))
+        #expect(try stager.finish() == state.metadata)
+        // A byte flipped near the end (in the trailer, just before it, in the last chunk) or at the start.
+        let file = try #require(leaderFS.contents(of: leader.newestSnapshotPath!))
+        for position in [0, file.count - 1, file.count - 4, file.count - 5, file.count - 6, file.count / 2] {
+            let followerFS = InMemoryFileSystem()
+            try followerFS.createDirectory(at: testDirectory)
+            let damaged = try SnapshotStager(directory: testDirectory, clusterID: testCluster, fileSystem: followerFS)
+            var bytes = file
+            bytes[position] ^= 0x01
+            for offset in stride(from: 0, to: bytes.count, by: chunkBytes) {
+                try damaged.receive(
+                    offsetBytes: UInt64(offset), bytes: Array(bytes[offset..<min(offset + chunkBytes, bytes.count)]))
+            }
+            #expect(throws: StorageError.self, "byte \(position) of \(bytes.count) flipped") { try damaged.finish() }
+            #expect(try followerFS.contentsOfDirectory(at: testDirectory).isEmpty)
+        }
+    }
+
     @Test func outOfOrderChunkIsRejected() throws {
         let (leaderFS, leader, _) = try leaderWithSnapshot(payloadBytes: 5_000)
         let reader = try SnapshotChunkReader(
