@@ -181,8 +181,10 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
                 var answer = WriteAnswer(
                     index: applied.index.rawValue, term: applied.term.rawValue, replayed: applied.replayed)
                 switch applied.outcome {
-                case .stored, .deleted:
-                    if case .stored(let created) = applied.outcome { answer.created = created }
+                case .stored(let created):
+                    answer.created = created
+                    fallthrough
+                case .deleted:
                     self.respond(
                         context, head, .ok, body: answer.jsonBytes, contentType: "application/json",
                         headers: replayedHeader)
